@@ -212,7 +212,7 @@ impl Delivery {
 }
 
 /// The outcome of an attempt, as recorded by the lease holder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptOutcome {
     pub attempt: Attempt,
     pub state: DeliveryState,

@@ -61,7 +61,7 @@ pub struct Message {
 }
 
 /// A message about to be committed: everything but its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageDraft {
     pub realm_id: RealmId,
     pub sender_id: UserId,

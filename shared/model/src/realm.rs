@@ -20,7 +20,7 @@ pub struct Realm {
 }
 
 /// What is needed to create a realm; the store assigns the id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRealm {
     pub string_id: String,
     pub name: String,

@@ -86,7 +86,7 @@ impl User {
 }
 
 /// What is needed to create a user; the store assigns the id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewUser {
     pub email: String,
     pub full_name: String,

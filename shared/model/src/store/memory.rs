@@ -182,6 +182,13 @@ impl UserStore for MemoryStore {
         Ok(user.clone())
     }
 
+    async fn set_full_name(&self, realm: RealmId, id: UserId, full_name: &str) -> StoreResult<User> {
+        let mut state = self.lock();
+        let user = state.users.get_mut(&(realm, id)).ok_or(StoreError::NotFound("user"))?;
+        full_name.clone_into(&mut user.full_name);
+        Ok(user.clone())
+    }
+
     async fn replace_api_key(&self, realm: RealmId, id: UserId, new: ApiKeyHash) -> StoreResult<()> {
         let mut state = self.lock();
         if state.api_keys.contains_key(&new) {

@@ -5,6 +5,7 @@
 //! is enforced by the write itself, never by reading first.
 
 pub mod dynamo;
+pub mod journal;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -60,6 +61,7 @@ pub trait UserStore: Send + Sync {
     /// Every user of the realm, bots included, by id.
     async fn list_users(&self, realm: RealmId) -> StoreResult<Vec<User>>;
     async fn set_user_active(&self, realm: RealmId, id: UserId, active: bool) -> StoreResult<User>;
+    async fn set_full_name(&self, realm: RealmId, id: UserId, full_name: &str) -> StoreResult<User>;
     /// Swaps the user's API key: the old one stops working in the same commit.
     async fn replace_api_key(&self, realm: RealmId, id: UserId, new: ApiKeyHash) -> StoreResult<()>;
     /// Who owns this API key (one strongly consistent read).

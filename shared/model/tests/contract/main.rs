@@ -1,5 +1,6 @@
-//! The storage and queue contract: every case runs against the embedded implementation and
-//! against the real service's stand-in (DynamoDB Local, moto's SQS).
+//! The storage and queue contract: every case runs against the embedded implementations (the
+//! in-memory store, the journaled store, the in-process queue) and against the real services'
+//! stand-ins (DynamoDB Local, moto's SQS).
 
 mod queue_contract;
 mod store_contract;
@@ -11,6 +12,10 @@ macro_rules! store_cases {
         mod memory_store {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() { crate::store_contract::$case(crate::support::memory_store()).await })*
+        }
+        mod journal_store {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() { crate::store_contract::$case(crate::support::journal_store().await).await })*
         }
         mod dynamodb_store {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]

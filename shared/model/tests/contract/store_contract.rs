@@ -164,6 +164,10 @@ pub async fn users_are_found_listed_and_deactivated_within_their_realm(store: Ar
     let ids: Vec<u64> = store.list_users(acme.id).await.unwrap().iter().map(|u| u.id).collect();
     assert_eq!(ids, vec![owner.id, ada.id]);
 
+    let renamed = store.set_full_name(acme.id, ada.id, "Ada Lovelace").await.unwrap();
+    assert_eq!(renamed.full_name, "Ada Lovelace");
+    assert_eq!(store.get_user(acme.id, ada.id).await.unwrap().unwrap().full_name, "Ada Lovelace");
+    assert!(matches!(store.set_full_name(acme.id, 999, "X").await, Err(StoreError::NotFound(_))));
     let off = store.set_user_active(acme.id, ada.id, false).await.unwrap();
     assert!(!off.is_active);
     assert!(!store.get_user(acme.id, ada.id).await.unwrap().unwrap().is_active);

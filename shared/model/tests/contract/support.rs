@@ -13,6 +13,7 @@ use hookline_model::queue::sqs::SqsQueue;
 use hookline_model::realm::NewRealm;
 use hookline_model::store::Store;
 use hookline_model::store::dynamo::DynamoStore;
+use hookline_model::store::journal::JournalStore;
 use hookline_model::store::memory::MemoryStore;
 use hookline_model::user::{NewUser, Role};
 use rand::Rng as _;
@@ -35,6 +36,11 @@ pub fn unique_name(prefix: &str) -> String {
 
 pub fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
+}
+
+pub async fn journal_store() -> Arc<dyn Store> {
+    let dir = std::env::temp_dir().join(unique_name("hookline-journal"));
+    Arc::new(JournalStore::open(&dir).await.expect("open journal"))
 }
 
 pub async fn dynamo_store() -> Arc<dyn Store> {

@@ -49,6 +49,33 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Sets one attribute of an existing user and returns the user.
+    async fn set_user_attribute(
+        &self,
+        realm: RealmId,
+        id: UserId,
+        name: &str,
+        value: AttributeValue,
+    ) -> StoreResult<User> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.key(keys::user(realm, id))))
+            .update_expression("SET #attribute = :value")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#attribute", name)
+            .expression_attribute_values(":value", value)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => from_item(out.attributes.unwrap_or_default()),
+            Err(e) if condition_failed(&e) => Err(StoreError::NotFound("user")),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     /// Adds one to a counter item and returns the new value.
     async fn next_counter(&self, key: keys::Key) -> StoreResult<u64> {
         let out = self
@@ -223,24 +250,12 @@ impl UserStore for DynamoStore {
     }
 
     async fn set_user_active(&self, realm: RealmId, id: UserId, active: bool) -> StoreResult<User> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.key(keys::user(realm, id))))
-            .update_expression("SET is_active = :active")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":active", AttributeValue::Bool(active))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
-            Ok(out) => from_item(out.attributes.unwrap_or_default()),
-            Err(e) if condition_failed(&e) => Err(StoreError::NotFound("user")),
-            Err(e) => Err(backend(e)),
-        }
+        self.set_user_attribute(realm, id, "is_active", AttributeValue::Bool(active)).await
     }
 
+    async fn set_full_name(&self, realm: RealmId, id: UserId, full_name: &str) -> StoreResult<User> {
+        self.set_user_attribute(realm, id, "full_name", s(full_name)).await
+    }
     async fn replace_api_key(&self, realm: RealmId, id: UserId, new: ApiKeyHash) -> StoreResult<()> {
         let user = self.get_user(realm, id).await?.ok_or(StoreError::NotFound("user"))?;
         let swap = Update::builder()

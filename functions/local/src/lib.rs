@@ -1,0 +1,98 @@
+//! `hookline-local`: every Hookline function in one process. HTTP requests go through an
+//! emulated API Gateway ([`gateway`]) into the same `lambda_http` handlers Lambda runs; the
+//! SQS-triggered functions are fed by an emulated event source ([`sqs_runner`]).
+
+pub mod demo;
+pub mod gateway;
+pub mod options;
+pub mod sqs_runner;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookline_edge::{Services, Settings};
+use hookline_model::SystemClock;
+use hookline_model::credentials::{ApiKeyHash, generate_api_key};
+use hookline_model::queue::DeliveryQueue;
+use hookline_model::queue::memory::MemoryQueue;
+use hookline_model::queue::sqs::SqsQueue;
+use hookline_model::store::Store;
+use hookline_model::store::dynamo::DynamoStore;
+use hookline_model::store::journal::JournalStore;
+use hookline_model::store::memory::MemoryStore;
+use options::{Backend, Options};
+
+/// How long a received job stays invisible, as `template.yaml` sets it.
+pub const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(180);
+/// Receives before a job is dead-lettered, as `template.yaml` sets it.
+pub const MAX_RECEIVES: u32 = 12;
+
+/// The admin key: `HOOKLINE_ADMIN_KEY`, or a fresh one (returned so it can be printed).
+#[must_use]
+pub fn admin_key() -> (String, bool) {
+    match std::env::var("HOOKLINE_ADMIN_KEY") {
+        Ok(key) if !key.is_empty() => (key, false),
+        _ => (generate_api_key(), true),
+    }
+}
+
+/// The services the stack runs on, as `options` chooses.
+pub async fn build_services(options: &Options, admin_key: &str) -> Result<Services, String> {
+    let aws = if options.store == Backend::Aws || options.queue == Backend::Aws {
+        Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
+    } else {
+        None
+    };
+    let store: Arc<dyn Store> = match (options.store, &options.data_dir, &aws) {
+        (Backend::Aws, _, Some(config)) => {
+            let client = aws_sdk_dynamodb::Client::new(config);
+            let table = std::env::var("HOOKLINE_TABLE").unwrap_or_else(|_| "hookline".into());
+            DynamoStore::ensure_table(&client, &table).await.map_err(|e| format!("DynamoDB table {table}: {e}"))?;
+            Arc::new(DynamoStore::new(client, table))
+        }
+        (_, Some(dir), _) => Arc::new(JournalStore::open(dir).await.map_err(|e| format!("{}: {e}", dir.display()))?),
+        _ => Arc::new(MemoryStore::new()),
+    };
+    let clock = Arc::new(SystemClock);
+    let queue: Arc<dyn DeliveryQueue> = match (options.queue, &aws) {
+        (Backend::Aws, Some(config)) => {
+            let client = aws_sdk_sqs::Client::new(config);
+            match std::env::var("HOOKLINE_QUEUE_URL") {
+                Ok(url) => Arc::new(SqsQueue::new(client, url, std::env::var("HOOKLINE_DLQ_URL").ok())),
+                Err(_) => Arc::new(
+                    SqsQueue::ensure(client, "hookline-deliveries", VISIBILITY_TIMEOUT, MAX_RECEIVES)
+                        .await
+                        .map_err(|e| format!("SQS queue: {e}"))?,
+                ),
+            }
+        }
+        _ => Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY_TIMEOUT, MAX_RECEIVES)),
+    };
+    let settings = Settings {
+        admin_key_hash: Some(ApiKeyHash::of(admin_key)),
+        public_url: options.public_url.clone().unwrap_or_else(|| format!("http://{}", options.listen)),
+        allow_private_endpoints: options.allow_private_endpoints,
+        ..Settings::default()
+    };
+    Ok(Services { store, queue, clock, settings })
+}
+
+/// The HTTP side: every route of the table, through the emulated API Gateway.
+pub fn router(services: Arc<Services>) -> axum::Router {
+    axum::Router::new()
+        .fallback(gateway::serve)
+        .layer(axum::extract::DefaultBodyLimit::max(gateway::MAX_BODY))
+        .with_state(services)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    services: Arc<Services>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(services).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,139 @@
+//! `hookline-local`'s command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+Usage: hookline-local [OPTIONS]
+
+Runs every Hookline function in one process.
+
+Options:
+  --listen ADDR               Address to serve the API on [default: 127.0.0.1:9000]
+  --data-dir DIR              Keep state in DIR across restarts (an fsynced journal);
+                              without it, state lives in memory
+  --store memory|dynamodb     Where state lives [default: memory]; dynamodb uses the table
+                              HOOKLINE_TABLE (default hookline, created if missing) at the
+                              endpoint and credentials of the usual AWS_* variables
+  --queue memory|sqs          The delivery queue [default: memory]; sqs uses HOOKLINE_QUEUE_URL,
+                              or creates the queue hookline-deliveries and its dead-letter queue
+  --public-url URL            The URL clients reach this stack at [default: http://<listen>]
+  --allow-private-endpoints   Let bot endpoints live on loopback and private addresses
+  --demo                      Create a demo realm, user and stream, and print their credentials
+  -h, --help                  Print this help
+
+Environment:
+  HOOKLINE_ADMIN_KEY          The deployment admin key (generated and printed if unset)
+  RUST_LOG                    Log filter [default: info]";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub data_dir: Option<PathBuf>,
+    pub store: Backend,
+    pub queue: Backend,
+    pub public_url: Option<String>,
+    pub allow_private_endpoints: bool,
+    pub demo: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
+            data_dir: None,
+            store: Backend::Embedded,
+            queue: Backend::Embedded,
+            public_url: None,
+            allow_private_endpoints: false,
+            demo: false,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Run(Options),
+    Help,
+}
+
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+    let mut options = Options::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value =
+            |name: &str| inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value"));
+        match flag.as_str() {
+            "--listen" => {
+                options.listen =
+                    value("--listen")?.parse().map_err(|_| "--listen needs an address like 127.0.0.1:9000")?;
+            }
+            "--data-dir" => options.data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--store" => {
+                options.store = match value("--store")?.as_str() {
+                    "memory" => Backend::Embedded,
+                    "dynamodb" => Backend::Aws,
+                    other => return Err(format!("unknown store '{other}' (memory or dynamodb)")),
+                }
+            }
+            "--queue" => {
+                options.queue = match value("--queue")?.as_str() {
+                    "memory" => Backend::Embedded,
+                    "sqs" => Backend::Aws,
+                    other => return Err(format!("unknown queue '{other}' (memory or sqs)")),
+                }
+            }
+            "--public-url" => options.public_url = Some(value("--public-url")?),
+            "--allow-private-endpoints" => options.allow_private_endpoints = true,
+            "--demo" => options.demo = true,
+            "-h" | "--help" => return Ok(Command::Help),
+            other => return Err(format!("unknown option '{other}'")),
+        }
+    }
+    if options.data_dir.is_some() && options.store == Backend::Aws {
+        return Err("--data-dir keeps the embedded store; it does not apply to --store dynamodb".into());
+    }
+    Ok(Command::Run(options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Result<Command, String> {
+        parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        assert_eq!(parse_args(&[]).unwrap(), Command::Run(Options::default()));
+        let Command::Run(o) =
+            parse_args(&["--listen", "0.0.0.0:8080", "--data-dir=/tmp/x", "--queue", "sqs", "--demo"]).unwrap()
+        else {
+            panic!("not a run");
+        };
+        assert_eq!(o.listen.port(), 8080);
+        assert_eq!(o.data_dir, Some(PathBuf::from("/tmp/x")));
+        assert_eq!((o.queue, o.store, o.demo), (Backend::Aws, Backend::Embedded, true));
+        assert_eq!(parse_args(&["--help"]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        assert!(parse_args(&["--listen"]).unwrap_err().contains("needs a value"));
+        assert!(parse_args(&["--store", "redis"]).unwrap_err().contains("unknown store"));
+        assert!(parse_args(&["--frobnicate"]).unwrap_err().contains("unknown option"));
+        assert!(parse_args(&["--store", "dynamodb", "--data-dir", "x"]).is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! Lambda's SQS event source, emulated: receive up to 10 jobs, hand them to the function as
+//! one SQS event, delete the ones it did not report in `batchItemFailures`, and leave the
+//! failed ones to come back when their visibility runs out (the handler may have changed it).
+//! A handler error fails the whole batch, as in Lambda. Dead-lettering is the queue's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use hookline_model::queue::{DeliveryQueue, MAX_BATCH, ReceivedJob};
+use serde_json::json;
+use tokio::sync::watch;
+
+/// An SQS-triggered function.
+#[async_trait]
+pub trait SqsHandler: Send + Sync {
+    async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, String>;
+}
+
+/// The SQS event Lambda would deliver for `jobs`.
+#[must_use]
+pub fn sqs_event(jobs: &[ReceivedJob], queue_arn: &str) -> SqsEvent {
+    let records: Vec<_> = jobs
+        .iter()
+        .map(|job| {
+            json!({
+                "messageId": job.message_id,
+                "receiptHandle": job.receipt_handle,
+                "body": job.body,
+                "attributes": {
+                    "ApproximateReceiveCount": job.receive_count.to_string(),
+                    "SentTimestamp": "0",
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap_or_default()
+}
+
+pub struct SqsRunner {
+    queue: Arc<dyn DeliveryQueue>,
+    handler: Arc<dyn SqsHandler>,
+    queue_arn: String,
+}
+
+impl SqsRunner {
+    #[must_use]
+    pub fn new(queue: Arc<dyn DeliveryQueue>, handler: Arc<dyn SqsHandler>) -> Self {
+        Self { queue, handler, queue_arn: "arn:aws:sqs:us-east-1:000000000000:hookline-deliveries".into() }
+    }
+
+    /// Receives one batch (waiting up to `wait`) and runs it; returns how many jobs it held.
+    pub async fn run_once(&self, wait: Duration) -> usize {
+        let jobs = match self.queue.receive(MAX_BATCH, wait).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                return 0;
+            }
+        };
+        if jobs.is_empty() {
+            return 0;
+        }
+        match self.handler.handle(sqs_event(&jobs, &self.queue_arn)).await {
+            Ok(response) => {
+                let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+                for job in jobs.iter().filter(|job| !failed.contains(&job.message_id)) {
+                    if let Err(e) = self.queue.delete(&job.receipt_handle).await {
+                        tracing::warn!(error = %e, message_id = job.message_id, "delete failed");
+                    }
+                }
+                if !failed.is_empty() {
+                    tracing::info!(failed = failed.len(), "batch items will be retried");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = jobs.len(), "function failed; the whole batch will be retried")
+            }
+        }
+        jobs.len()
+    }
+
+    /// Polls until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = self.run_once(Duration::from_secs(1)) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use aws_lambda_events::sqs::BatchItemFailure;
+    use hookline_model::ManualClock;
+    use hookline_model::delivery::{DeliveryJob, Trigger};
+    use hookline_model::queue::memory::MemoryQueue;
+
+    use super::*;
+
+    /// Fails the jobs of chosen messages (or the whole batch) and records every batch.
+    #[derive(Default)]
+    struct StubHandler {
+        fail_messages: Vec<u64>,
+        fail_everything: bool,
+        batches: Mutex<Vec<Vec<(u64, String)>>>,
+    }
+
+    #[async_trait]
+    impl SqsHandler for StubHandler {
+        async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+            let mut seen = Vec::new();
+            let mut response = SqsBatchResponse::default();
+            for record in event.records {
+                let job: DeliveryJob =
+                    serde_json::from_str(record.body.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
+                let count = record.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
+                seen.push((job.message_id, count));
+                if self.fail_messages.contains(&job.message_id) {
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = record.message_id.unwrap_or_default();
+                    response.batch_item_failures.push(failure);
+                }
+            }
+            self.batches.lock().unwrap().push(seen);
+            if self.fail_everything { Err("boom".into()) } else { Ok(response) }
+        }
+    }
+
+    fn jobs(n: u64) -> Vec<DeliveryJob> {
+        (1..=n)
+            .map(|i| DeliveryJob { realm_id: 1, message_id: i, bot_id: 2, trigger: Trigger::Mention, redelivery: 0 })
+            .collect()
+    }
+
+    fn setup(handler: StubHandler) -> (Arc<ManualClock>, Arc<MemoryQueue>, Arc<StubHandler>, SqsRunner) {
+        let clock = Arc::new(ManualClock::at(0));
+        let queue = Arc::new(MemoryQueue::new(clock.clone(), Duration::from_secs(30), 3));
+        let handler = Arc::new(handler);
+        let runner = SqsRunner::new(queue.clone(), handler.clone());
+        (clock, queue, handler, runner)
+    }
+
+    #[tokio::test]
+    async fn jobs_arrive_in_batches_of_at_most_ten_and_succeeded_ones_are_deleted() {
+        let (_, queue, handler, runner) = setup(StubHandler::default());
+        queue.enqueue(&jobs(25)).await.unwrap();
+        let sizes = [
+            runner.run_once(Duration::ZERO).await,
+            runner.run_once(Duration::ZERO).await,
+            runner.run_once(Duration::ZERO).await,
+        ];
+        assert_eq!(sizes, [10, 10, 5]);
+        assert!(queue.is_empty());
+        assert_eq!(handler.batches.lock().unwrap().iter().map(Vec::len).sum::<usize>(), 25);
+    }
+
+    #[tokio::test]
+    async fn a_reported_failure_comes_back_after_its_visibility_timeout() {
+        let (clock, queue, handler, runner) = setup(StubHandler { fail_messages: vec![2], ..Default::default() });
+        queue.enqueue(&jobs(3)).await.unwrap();
+        assert_eq!(runner.run_once(Duration::ZERO).await, 3);
+        assert_eq!(queue.len(), 1, "only the failed job stays");
+        assert_eq!(runner.run_once(Duration::ZERO).await, 0, "invisible for now");
+        clock.advance(30_000);
+        assert_eq!(runner.run_once(Duration::ZERO).await, 1);
+        assert_eq!(handler.batches.lock().unwrap().last().unwrap(), &vec![(2, "2".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_function_error_fails_the_whole_batch_and_repeated_failures_dead_letter() {
+        let (clock, queue, _, runner) = setup(StubHandler { fail_everything: true, ..Default::default() });
+        queue.enqueue(&jobs(2)).await.unwrap();
+        for _ in 0..3 {
+            assert_eq!(runner.run_once(Duration::ZERO).await, 2);
+            clock.advance(30_000);
+        }
+        // The fourth receive moves both to the dead-letter queue (maxReceiveCount 3)
+        assert_eq!(runner.run_once(Duration::ZERO).await, 0);
+        assert!(queue.is_empty());
+        assert_eq!(queue.receive_dead_letters(10).await.unwrap().len(), 2);
+    }
+}

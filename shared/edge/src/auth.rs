@@ -1,0 +1,79 @@
+//! Who is calling: HTTP Basic `email:api_key` for users and bots, `Bearer <admin key>` for
+//! the deployment admin. Keys are hashed before anything else touches them and never logged.
+
+use base64::Engine as _;
+use hookline_model::credentials::{ApiKeyHash, secrets_equal};
+use hookline_model::user::email_key;
+use hookline_model::{Realm, User};
+
+use crate::{ApiError, Request, Services};
+
+/// An authenticated, active user (or bot) and their realm.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub realm: Realm,
+    pub user: User,
+}
+
+impl Caller {
+    /// Owners and admins administer the realm.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.user.role.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("Must be an organization administrator"))
+        }
+    }
+}
+
+fn authorization(request: &Request) -> Option<&str> {
+    request.headers().get("authorization").and_then(|v| v.to_str().ok())
+}
+
+/// The caller of a request authenticated with HTTP Basic `email:api_key`.
+pub async fn authenticate(services: &Services, request: &Request) -> Result<Caller, ApiError> {
+    let header = authorization(request).ok_or_else(ApiError::unauthorized)?;
+    let (scheme, credentials) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ApiError::unauthorized());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credentials.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(ApiError::unauthorized)?;
+    let (email, api_key) = decoded.split_once(':').ok_or_else(ApiError::unauthorized)?;
+    caller_for_key(services, api_key, Some(email)).await
+}
+
+/// The active user an API key belongs to; with `email`, the key must also be that user's.
+pub async fn caller_for_key(services: &Services, api_key: &str, email: Option<&str>) -> Result<Caller, ApiError> {
+    let (realm_id, user_id) =
+        services.store.authenticate(&ApiKeyHash::of(api_key)).await?.ok_or_else(ApiError::invalid_api_key)?;
+    let user = services.store.get_user(realm_id, user_id).await?.ok_or_else(ApiError::invalid_api_key)?;
+    if email.is_some_and(|email| email_key(email) != email_key(&user.email)) {
+        return Err(ApiError::invalid_api_key());
+    }
+    if !user.is_active {
+        return Err(ApiError::user_deactivated());
+    }
+    let realm = services.store.get_realm(realm_id).await?.ok_or_else(ApiError::invalid_api_key)?;
+    Ok(Caller { realm, user })
+}
+
+/// Checks `Authorization: Bearer <admin key>` against the deployment's admin key.
+pub fn require_deployment_admin(services: &Services, request: &Request) -> Result<(), ApiError> {
+    let Some(expected) = &services.settings.admin_key_hash else {
+        return Err(ApiError::forbidden("This deployment has no admin key"));
+    };
+    let token = authorization(request)
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(ApiError::unauthorized)?;
+    if secrets_equal(ApiKeyHash::of(token).as_str().as_bytes(), expected.as_str().as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_api_key())
+    }
+}
