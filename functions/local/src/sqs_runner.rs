@@ -109,7 +109,7 @@ mod tests {
 
     use aws_lambda_events::sqs::BatchItemFailure;
     use hookline_model::ManualClock;
-    use hookline_model::delivery::{DeliveryJob, Trigger};
+    use hookline_model::delivery::{DeliveryJob, QueueJob, Trigger};
     use hookline_model::queue::memory::MemoryQueue;
 
     use super::*;
@@ -128,8 +128,9 @@ mod tests {
             let mut seen = Vec::new();
             let mut response = SqsBatchResponse::default();
             for record in event.records {
-                let job: DeliveryJob =
+                let job: QueueJob =
                     serde_json::from_str(record.body.as_deref().unwrap_or("")).map_err(|e| e.to_string())?;
+                let QueueJob::Deliver(job) = job else { return Err("unexpected job".into()) };
                 let count = record.attributes.get("ApproximateReceiveCount").cloned().unwrap_or_default();
                 seen.push((job.message_id, count));
                 if self.fail_messages.contains(&job.message_id) {
@@ -143,9 +144,17 @@ mod tests {
         }
     }
 
-    fn jobs(n: u64) -> Vec<DeliveryJob> {
+    fn jobs(n: u64) -> Vec<QueueJob> {
         (1..=n)
-            .map(|i| DeliveryJob { realm_id: 1, message_id: i, bot_id: 2, trigger: Trigger::Mention, redelivery: 0 })
+            .map(|i| {
+                QueueJob::Deliver(DeliveryJob {
+                    realm_id: 1,
+                    message_id: i,
+                    bot_id: 2,
+                    trigger: Trigger::Mention,
+                    redelivery: 0,
+                })
+            })
             .collect()
     }
 

@@ -120,7 +120,7 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => Self::bad_request("Email is already in use"),
             StoreError::StreamExists => Self::bad_request("A channel with this name already exists"),
             StoreError::NotFound(what) => Self::bad_request(format!("No such {what}")),
-            StoreError::Conflict | StoreError::LeaseLost | StoreError::AlreadyReplied => {
+            StoreError::Conflict | StoreError::LeaseLost | StoreError::AlreadyReplied | StoreError::Duplicate(_) => {
                 let mut e = Self::new(
                     StatusCode::CONFLICT,
                     "BAD_REQUEST",

@@ -108,6 +108,18 @@ impl DeliveryJob {
     }
 }
 
+/// What travels on the delivery queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QueueJob {
+    /// Deliver one message to one bot.
+    Deliver(DeliveryJob),
+    /// Put every job of a message's outbox entry on the queue: a message that triggers more
+    /// bots than one `SendMessageBatch` holds is handed over with this one job, so sending
+    /// stays a bounded number of calls whatever the number of bots.
+    FanOut { realm_id: RealmId, message_id: MessageId },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {

@@ -77,7 +77,21 @@ pub struct MessageDraft {
     /// When the message is a bot's reply to a delivery: the commit also records it as that
     /// delivery's reply, and fails if the delivery already has one.
     pub reply_to: Option<DeliveryId>,
+    /// The sender's `Idempotency-Key`: the commit also claims it, and fails with the first
+    /// message's id if the same sender used it within the window.
+    pub idempotency: Option<IdempotencyKey>,
 }
+
+/// A client's idempotency key for one send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyKey {
+    pub key: String,
+    /// How long the key holds (24 hours for the API), checked against timestamps on read.
+    pub window: Millis,
+}
+
+/// How long a fresh outbox entry is left to its sender before the sweep may take it over.
+pub const OUTBOX_SENDER_CLAIM: Millis = 60_000;
 
 impl MessageDraft {
     #[must_use]

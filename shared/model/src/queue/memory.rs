@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use super::{DeliveryQueue, MAX_BATCH, MAX_VISIBILITY, QueueError, ReceivedJob, job_body};
 use crate::clock::{Clock, Millis};
-use crate::delivery::DeliveryJob;
+use crate::delivery::QueueJob;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -112,7 +112,7 @@ fn millis(d: Duration) -> Millis {
 
 #[async_trait]
 impl DeliveryQueue for MemoryQueue {
-    async fn enqueue(&self, jobs: &[DeliveryJob]) -> Result<(), QueueError> {
+    async fn enqueue(&self, jobs: &[QueueJob]) -> Result<(), QueueError> {
         for job in jobs {
             self.send_raw(job_body(job));
         }

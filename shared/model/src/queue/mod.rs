@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::delivery::DeliveryJob;
+use crate::delivery::QueueJob;
 
 /// SQS's longest visibility timeout: 12 hours.
 pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
@@ -40,7 +40,7 @@ pub struct ReceivedJob {
 
 impl ReceivedJob {
     /// The job the body carries.
-    pub fn job(&self) -> Result<DeliveryJob, serde_json::Error> {
+    pub fn job(&self) -> Result<QueueJob, serde_json::Error> {
         serde_json::from_str(&self.body)
     }
 }
@@ -49,7 +49,7 @@ impl ReceivedJob {
 pub trait DeliveryQueue: Send + Sync {
     /// Sends the jobs in batches of at most [`MAX_BATCH`], retrying the entries a batch
     /// reports as failed.
-    async fn enqueue(&self, jobs: &[DeliveryJob]) -> Result<(), QueueError>;
+    async fn enqueue(&self, jobs: &[QueueJob]) -> Result<(), QueueError>;
     /// Up to `max` (≤ 10) visible jobs, waiting up to `wait` for one to arrive.
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<ReceivedJob>, QueueError>;
     /// Done with a job: it never comes back.
@@ -60,6 +60,6 @@ pub trait DeliveryQueue: Send + Sync {
     async fn receive_dead_letters(&self, max: usize) -> Result<Vec<ReceivedJob>, QueueError>;
 }
 
-fn job_body(job: &DeliveryJob) -> String {
-    serde_json::to_string(job).unwrap_or_else(|_| unreachable!("a DeliveryJob always serializes"))
+fn job_body(job: &QueueJob) -> String {
+    serde_json::to_string(job).unwrap_or_else(|_| unreachable!("a QueueJob always serializes"))
 }

@@ -8,7 +8,7 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 
 use super::{DeliveryQueue, MAX_BATCH, MAX_VISIBILITY, QueueError, ReceivedJob, job_body};
-use crate::delivery::DeliveryJob;
+use crate::delivery::QueueJob;
 
 /// How many times the entries a batch reports as failed are sent again.
 const SEND_TRIES: u32 = 4;
@@ -108,7 +108,7 @@ fn backend(e: impl std::error::Error) -> QueueError {
 
 #[async_trait]
 impl DeliveryQueue for SqsQueue {
-    async fn enqueue(&self, jobs: &[DeliveryJob]) -> Result<(), QueueError> {
+    async fn enqueue(&self, jobs: &[QueueJob]) -> Result<(), QueueError> {
         let mut failed = 0;
         let mut reason = String::new();
         for chunk in jobs.chunks(MAX_BATCH) {

@@ -36,6 +36,8 @@ pub struct MemoryState {
     last_message_id: HashMap<RealmId, MessageId>,
     messages: BTreeMap<(RealmId, MessageId), Message>,
     outbox: BTreeMap<(RealmId, MessageId), OutboxEntry>,
+    /// `(realm, sender, key)` → `(message id, when it was claimed)`.
+    idempotency: HashMap<(RealmId, UserId, String), (MessageId, Millis)>,
     deliveries: BTreeMap<(RealmId, DeliveryId), Delivery>,
 }
 
@@ -289,11 +291,20 @@ impl MessageStore for MemoryStore {
                 return Err(StoreError::AlreadyReplied);
             }
         }
+        if let Some(claim) = &draft.idempotency
+            && let Some((first, at)) = state.idempotency.get(&(realm, draft.sender_id, claim.key.clone()))
+            && *at > draft.timestamp - claim.window
+        {
+            return Err(StoreError::Duplicate(*first));
+        }
         let id = state.last_message_id.get(&realm).copied().unwrap_or(0) + 1;
         if id > MAX_MESSAGE_ID {
             return Err(StoreError::Backend("message ids exhausted".into()));
         }
         state.last_message_id.insert(realm, id);
+        if let Some(claim) = &draft.idempotency {
+            state.idempotency.insert((realm, draft.sender_id, claim.key.clone()), (id, draft.timestamp));
+        }
         if let Some(reply_to) = draft.reply_to
             && let Some(delivery) = state.deliveries.get_mut(&(realm, reply_to))
         {
@@ -303,7 +314,13 @@ impl MessageStore for MemoryStore {
             let jobs = draft.outbox.iter().map(|j| crate::DeliveryJob { message_id: id, ..j.clone() }).collect();
             state.outbox.insert(
                 (realm, id),
-                OutboxEntry { realm_id: realm, message_id: id, jobs, created_at: draft.timestamp, claimed_until: None },
+                OutboxEntry {
+                    realm_id: realm,
+                    message_id: id,
+                    jobs,
+                    created_at: draft.timestamp,
+                    claimed_until: Some(draft.timestamp + crate::message::OUTBOX_SENDER_CLAIM),
+                },
             );
         }
         let message = draft.into_message(id);

@@ -28,6 +28,9 @@ pub enum StoreError {
     StreamExists,
     #[error("this delivery already has a reply")]
     AlreadyReplied,
+    /// The sender used this idempotency key within its window; this is the first message.
+    #[error("idempotency key already used for message {0}")]
+    Duplicate(MessageId),
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A conditional write lost to a concurrent one; re-read and decide again.
@@ -128,7 +131,8 @@ pub struct OutboxEntry {
 #[async_trait]
 pub trait MessageStore: Send + Sync {
     /// Assigns the next id and commits the message, its outbox entry (if it triggers
-    /// anything) and, for a reply, the delivery's reply mark, all or nothing.
+    /// anything, claimed by the sender for [`crate::message::OUTBOX_SENDER_CLAIM`]), the
+    /// idempotency key's claim and, for a reply, the delivery's reply mark, all or nothing.
     /// Ids grow in commit order, so a reader that has seen id n has seen every id below n.
     async fn commit_message(&self, draft: MessageDraft) -> StoreResult<Message>;
     async fn get_message(&self, realm: RealmId, id: MessageId) -> StoreResult<Option<Message>>;

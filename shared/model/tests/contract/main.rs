@@ -50,6 +50,7 @@ store_cases!(
     concurrent_commits_get_distinct_consecutive_ids,
     messages_are_read_by_scope_on_either_side_of_an_anchor,
     a_commit_that_triggers_bots_leaves_an_outbox_entry_to_claim,
+    an_idempotency_key_commits_once_per_window,
     a_delivery_is_leased_to_one_worker_at_a_time,
     attempts_are_recorded_only_by_the_lease_holder,
     a_delivery_gets_exactly_one_reply,

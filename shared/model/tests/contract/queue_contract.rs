@@ -4,15 +4,30 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hookline_model::delivery::{DeliveryJob, Trigger};
+use hookline_model::delivery::{DeliveryJob, QueueJob, Trigger};
 use hookline_model::queue::{DeliveryQueue, ReceivedJob};
 
 use crate::support::MAX_RECEIVES;
 
-fn jobs(n: u64) -> Vec<DeliveryJob> {
+fn jobs(n: u64) -> Vec<QueueJob> {
     (1..=n)
-        .map(|i| DeliveryJob { realm_id: 1, message_id: i, bot_id: 7, trigger: Trigger::Mention, redelivery: 0 })
+        .map(|i| {
+            QueueJob::Deliver(DeliveryJob {
+                realm_id: 1,
+                message_id: i,
+                bot_id: 7,
+                trigger: Trigger::Mention,
+                redelivery: 0,
+            })
+        })
         .collect()
+}
+
+fn message_id(job: &ReceivedJob) -> u64 {
+    match job.job().unwrap() {
+        QueueJob::Deliver(d) => d.message_id,
+        QueueJob::FanOut { message_id, .. } => message_id,
+    }
 }
 
 /// Receives until `want` jobs arrived or a few empty polls passed.
@@ -36,12 +51,16 @@ pub async fn jobs_are_enqueued_in_batches_and_received_intact(queue: Arc<dyn Del
     queue.enqueue(&sent).await.unwrap();
     // THEN all 25 arrive once each, intact
     let got = receive_all(&queue, 25).await;
-    let ids: BTreeSet<u64> = got.iter().map(|r| r.job().unwrap().message_id).collect();
+    let ids: BTreeSet<u64> = got.iter().map(message_id).collect();
     assert_eq!(got.len(), 25);
     assert_eq!(ids, (1..=25).collect());
     assert!(got.iter().all(|r| r.receive_count == 1));
     assert!(got.iter().all(|r| sent.contains(&r.job().unwrap())));
     queue.enqueue(&[]).await.unwrap();
+    // Fan-out jobs travel the same way
+    queue.enqueue(&[QueueJob::FanOut { realm_id: 1, message_id: 99 }]).await.unwrap();
+    let fan_out = receive_all(&queue, 1).await;
+    assert_eq!(fan_out[0].job().unwrap(), QueueJob::FanOut { realm_id: 1, message_id: 99 });
 }
 
 pub async fn a_received_job_stays_invisible_until_its_timeout_changes(queue: Arc<dyn DeliveryQueue>) {

@@ -7,12 +7,15 @@ use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryJob, DeliveryState, Trigger};
 use hookline_model::store::{Direction, MessageScope, Store, StoreError};
 use hookline_model::user::{BotService, BotType, Interface, Role, SigningSecrets, Triggers, User};
-use hookline_model::{Attempt, MAX_MESSAGE_ID, MessageDraft, Realm, Recipient};
+use hookline_model::{Attempt, IdempotencyKey, MAX_MESSAGE_ID, MessageDraft, Realm, Recipient};
 
 use crate::support::{new_realm, new_user, unique_name};
 
-const NOW: i64 = 1_700_000_000_000;
+/// Far enough ahead that no TTL derived from it has passed: DynamoDB Local deletes expired
+/// items on its own, which would pull records out from under the cases.
+const NOW: i64 = 4_000_000_000_000;
 const DAY: i64 = 86_400_000;
+const CLAIM: i64 = hookline_model::message::OUTBOX_SENDER_CLAIM;
 
 async fn realm_with_owner(store: &Arc<dyn Store>) -> (Realm, User) {
     store
@@ -34,6 +37,7 @@ fn draft(realm: &Realm, sender: &User, recipient: Recipient, content: &str) -> M
         client: "test".into(),
         outbox: Vec::new(),
         reply_to: None,
+        idempotency: None,
     }
 }
 
@@ -316,9 +320,10 @@ pub async fn a_commit_that_triggers_bots_leaves_an_outbox_entry_to_claim(store: 
     let message = store.commit_message(with_jobs).await.unwrap();
     store.commit_message(draft(&acme, &owner, topic(1, "t"), "no bots here")).await.unwrap();
 
-    // THEN one entry waits, carrying the message's id in every job
+    // THEN one entry waits, carrying the message's id in every job, once the sender's claim ran out
+    assert!(store.pending_outbox(NOW + 1, NOW + 1, 100).await.unwrap().iter().all(|e| e.realm_id != acme.id));
     let pending: Vec<_> = store
-        .pending_outbox(NOW + 1, NOW + 1, 100)
+        .pending_outbox(NOW + 1, NOW + CLAIM, 100)
         .await
         .unwrap()
         .into_iter()
@@ -329,16 +334,48 @@ pub async fn a_commit_that_triggers_bots_leaves_an_outbox_entry_to_claim(store: 
     assert!(pending[0].jobs.iter().all(|j| j.message_id == message.id));
     assert_eq!(pending[0].jobs.len(), 3);
     // AND entries newer than the cut-off are left to the sender
-    assert!(store.pending_outbox(NOW, NOW, 100).await.unwrap().iter().all(|e| e.realm_id != acme.id));
+    assert!(store.pending_outbox(NOW, NOW + CLAIM, 100).await.unwrap().iter().all(|e| e.realm_id != acme.id));
 
-    // WHEN two sweepers claim it, only one gets it, until the claim runs out
-    assert!(store.claim_outbox(acme.id, message.id, NOW + 1, NOW + 1_000).await.unwrap());
-    assert!(!store.claim_outbox(acme.id, message.id, NOW + 2, NOW + 2_000).await.unwrap());
-    assert!(store.pending_outbox(NOW + 1, NOW + 500, 100).await.unwrap().iter().all(|e| e.realm_id != acme.id));
-    assert!(store.claim_outbox(acme.id, message.id, NOW + 1_000, NOW + 3_000).await.unwrap());
+    // The sender holds the entry for a while: nobody else can claim it
+    assert!(!store.claim_outbox(acme.id, message.id, NOW + 1, NOW + 1_000).await.unwrap());
+    // WHEN two sweepers claim it after that, only one gets it, until the claim runs out
+    let later = NOW + CLAIM;
+    assert!(store.claim_outbox(acme.id, message.id, later, later + 1_000).await.unwrap());
+    assert!(!store.claim_outbox(acme.id, message.id, later + 2, later + 2_000).await.unwrap());
+    assert!(store.pending_outbox(later, later + 500, 100).await.unwrap().iter().all(|e| e.realm_id != acme.id));
+    assert!(store.claim_outbox(acme.id, message.id, later + 1_000, later + 3_000).await.unwrap());
     // AND once deleted it is gone
     store.delete_outbox(acme.id, message.id).await.unwrap();
-    assert!(!store.claim_outbox(acme.id, message.id, NOW + 9_000, NOW + 10_000).await.unwrap());
+    assert!(!store.claim_outbox(acme.id, message.id, later + 9_000, later + 10_000).await.unwrap());
+}
+
+pub async fn an_idempotency_key_commits_once_per_window(store: Arc<dyn Store>) {
+    let (acme, owner) = realm_with_owner(&store).await;
+    let ada = store.create_user(acme.id, new_user("ada@acme.example", "Ada"), NOW).await.unwrap();
+    let keyed = |sender: &User, at: i64| {
+        let mut d = draft(&acme, sender, topic(1, "t"), "once");
+        d.timestamp = at;
+        d.idempotency = Some(IdempotencyKey { key: "key-1".into(), window: DAY });
+        d
+    };
+    // WHEN the same sender retries the same key, concurrently and later within the window
+    let first = store.commit_message(keyed(&owner, NOW)).await.unwrap();
+    let retries = join_all((0..4).map(|i| {
+        let store = store.clone();
+        let d = keyed(&owner, NOW + i);
+        async move { store.commit_message(d).await }
+    }))
+    .await;
+    // THEN every retry is told the first message's id and nothing new is stored
+    assert!(retries.iter().all(|r| matches!(r, Err(StoreError::Duplicate(id)) if *id == first.id)), "{retries:?}");
+    assert_eq!(store.last_message_id(acme.id).await.unwrap(), first.id);
+    // AND the key is the sender's own: another user may use it
+    let other = store.commit_message(keyed(&ada, NOW + 5)).await.unwrap();
+    assert_ne!(other.id, first.id);
+    // AND after the window the key may be used again (checked on the timestamp, not a TTL)
+    assert!(matches!(store.commit_message(keyed(&owner, NOW + DAY - 1)).await, Err(StoreError::Duplicate(_))));
+    let fresh = store.commit_message(keyed(&owner, NOW + DAY + 1)).await.unwrap();
+    assert!(fresh.id > other.id);
 }
 
 fn job(realm: &Realm, message_id: u64, bot_id: u64) -> DeliveryJob {

@@ -110,6 +110,10 @@ pub fn outbox_pk(shard: u64) -> String {
     format!("OUTBOX#{shard}")
 }
 
+pub fn idempotency(realm: RealmId, sender: UserId, key: &str) -> Key {
+    (format!("REALM#{realm}#IDEM#{sender:012}#{key}"), "IDEM".into())
+}
+
 pub fn deliveries_pk(realm: RealmId, bot: UserId) -> String {
     format!("REALM#{realm}#BOT#{bot:012}#DLV")
 }

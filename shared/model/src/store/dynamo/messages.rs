@@ -87,12 +87,33 @@ impl DynamoStore {
                 message_id: message.id,
                 jobs: draft.outbox.iter().map(|j| DeliveryJob { message_id: message.id, ..j.clone() }).collect(),
                 created_at: message.timestamp,
-                claimed_until: None,
+                claimed_until: Some(message.timestamp + crate::message::OUTBOX_SENDER_CLAIM),
             };
             writes.push(self.put(item(keys::outbox(realm, message.id), &entry)?, None)?);
         }
+        if let Some(claim) = &draft.idempotency {
+            // Taken unless a claim younger than the window exists; an older one is replaced.
+            // The window is checked here, on the timestamp, not left to the item's TTL.
+            let record = IdempotencyRecord { message_id: message.id, created_at: message.timestamp };
+            let mut record = item(keys::idempotency(realm, message.sender_id, &claim.key), &record)?;
+            record.insert(super::TTL_ATTRIBUTE.into(), n((message.timestamp + claim.window) / 1000 + 1));
+            let put = aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression("attribute_not_exists(PK) OR created_at <= :cutoff")
+                .expression_attribute_values(":cutoff", n(message.timestamp - claim.window))
+                .build()
+                .map_err(backend)?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
         Ok(writes)
     }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct IdempotencyRecord {
+    message_id: MessageId,
+    created_at: Millis,
 }
 
 /// The partitions besides the realm's own that hold a copy of `message`, one per scope a
@@ -131,12 +152,19 @@ impl MessageStore for DynamoStore {
             }
             let message = draft.clone().into_message(id);
             let writes = self.commit_writes(&message, previous, &draft)?;
+            let last = writes.len() - 1;
             match self.transact(writes).await {
                 Ok(()) => {
                     self.remember_last_id(realm, id);
                     return Ok(message);
                 }
                 Err(f) if draft.reply_to.is_some() && f.failed_at(2) => return Err(StoreError::AlreadyReplied),
+                Err(f) if draft.idempotency.is_some() && f.failed_at(last) => {
+                    let key = &draft.idempotency.as_ref().map(|c| c.key.clone()).unwrap_or_default();
+                    let first: Option<IdempotencyRecord> =
+                        self.get(keys::idempotency(realm, draft.sender_id, key)).await?;
+                    return Err(first.map_or(StoreError::Conflict, |r| StoreError::Duplicate(r.message_id)));
+                }
                 Err(TransactFailure::Cancelled(_)) => {
                     // Another sender took this id (or a transaction touched the counter):
                     // back off a little, re-read, try the next id.
