@@ -11,9 +11,11 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use hookline_edge::routes::{Function, MANAGEMENT, Matched, match_route};
-use hookline_edge::{ApiError, HttpResponse, Services};
+use hookline_edge::routes::{Function, MANAGEMENT, MESSAGES, Matched, match_route};
+use hookline_edge::{ApiError, HttpResponse};
 use serde_json::{Map, Value, json};
+
+use crate::Functions;
 
 /// The largest body API Gateway's HTTP APIs accept.
 pub const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -110,9 +112,10 @@ pub fn api_gateway_event(
 }
 
 /// Runs `function`'s handler on `request`.
-pub async fn invoke(function: Function, services: &Services, request: lambda_http::Request) -> HttpResponse {
+pub async fn invoke(function: Function, functions: &Functions, request: lambda_http::Request) -> HttpResponse {
     match function {
-        f if f == MANAGEMENT => hookline_management::handle(services, request).await,
+        f if f == MANAGEMENT => hookline_management::handle(&functions.services, request).await,
+        f if f == MESSAGES => functions.messages.handle(request).await,
         other => {
             tracing::error!(function = other.binary, "no handler for function");
             ApiError::internal().into_response()
@@ -122,7 +125,7 @@ pub async fn invoke(function: Function, services: &Services, request: lambda_htt
 
 /// The axum handler every request goes through.
 pub async fn serve(
-    State(services): State<Arc<Services>>,
+    State(functions): State<Arc<Functions>>,
     ConnectInfo(source): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -133,7 +136,7 @@ pub async fn serve(
     let matched = match_route(method.as_str(), uri.path());
     let event = api_gateway_event(&method, &uri, &headers, &body, source, &matched);
     let response = match lambda_http::request::from_str(&event.to_string()) {
-        Ok(request) => invoke(matched.route.function, &services, request).await,
+        Ok(request) => invoke(matched.route.function, &functions, request).await,
         Err(e) => {
             tracing::error!(error = %e, "event did not parse");
             ApiError::internal().into_response()

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline_edge::{Services, Settings};
+use hookline_messages::MessagesApp;
+use hookline_messaging::sweep::sweep;
 use hookline_model::SystemClock;
 use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::queue::DeliveryQueue;
@@ -78,21 +80,64 @@ pub async fn build_services(options: &Options, admin_key: &str) -> Result<Servic
     Ok(Services { store, queue, clock, settings })
 }
 
+/// Every function of the stack, each built once, as a cold start would.
+pub struct Functions {
+    pub services: Arc<Services>,
+    pub messages: MessagesApp,
+}
+
+impl Functions {
+    #[must_use]
+    pub fn new(services: Arc<Services>) -> Self {
+        Self { messages: MessagesApp::new(services.clone()), services }
+    }
+}
+
 /// The HTTP side: every route of the table, through the emulated API Gateway.
-pub fn router(services: Arc<Services>) -> axum::Router {
+pub fn router(functions: Arc<Functions>) -> axum::Router {
     axum::Router::new()
         .fallback(gateway::serve)
         .layer(axum::extract::DefaultBodyLimit::max(gateway::MAX_BODY))
-        .with_state(services)
+        .with_state(functions)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// How often the local stack sweeps the outbox (the deployed schedule runs every minute);
+/// `HOOKLINE_SWEEP_INTERVAL_MS` changes it.
+fn sweep_interval() -> Duration {
+    std::env::var("HOOKLINE_SWEEP_INTERVAL_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(Duration::from_secs(10), Duration::from_millis)
+}
+
+/// The scheduled functions: the outbox sweep, until `shutdown` turns true.
+pub async fn run_schedules(services: Arc<Services>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(sweep_interval());
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = sweep(services.store.as_ref(), services.queue.as_ref(), services.clock.now()).await {
+                    tracing::warn!(error = %e, "outbox sweep failed");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Serves every function on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: Arc<Services>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(services).into_make_service_with_connect_info::<SocketAddr>())
+    let functions = Arc::new(Functions::new(services.clone()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let schedules = tokio::spawn(run_schedules(services, stopped));
+    let served = axum::serve(listener, router(functions).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop.send(true);
+    let _ = schedules.await;
+    served
 }

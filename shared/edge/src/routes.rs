@@ -12,6 +12,7 @@ pub struct Function {
 }
 
 pub const MANAGEMENT: Function = Function { binary: "management", resource: "ManagementFunction" };
+pub const MESSAGES: Function = Function { binary: "messages", resource: "MessagesFunction" };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -43,6 +44,8 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/api/v1/bots/{bot_id}", MANAGEMENT),
     route("POST", "/api/v1/bots/{bot_id}/api_key/regenerate", MANAGEMENT),
     route("POST", "/api/v1/bots/{bot_id}/signing_secret/rotate", MANAGEMENT),
+    route("POST", "/api/v1/messages", MESSAGES),
+    route("GET", "/api/v1/messages", MESSAGES),
     route("ANY", "$default", MANAGEMENT),
 ];
 

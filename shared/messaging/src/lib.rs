@@ -1,0 +1,11 @@
+//! The send path and what it needs: mention scanning, trigger rules, rendering, the realm
+//! directory, and the outbox sweep. Knows nothing of Lambda or HTTP.
+
+pub mod directory;
+pub mod format;
+pub mod history;
+pub mod mentions;
+pub mod render;
+pub mod send;
+pub mod sweep;
+pub mod triggers;
