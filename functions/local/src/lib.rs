@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hookline_delivery::worker::Worker;
 use hookline_edge::{Services, Settings};
 use hookline_messages::MessagesApp;
 use hookline_messaging::sweep::sweep;
@@ -23,7 +24,9 @@ use hookline_model::store::Store;
 use hookline_model::store::dynamo::DynamoStore;
 use hookline_model::store::journal::JournalStore;
 use hookline_model::store::memory::MemoryStore;
+use hookline_outgoing_worker::{handle_event, worker_from_env};
 use options::{Backend, Options};
+use sqs_runner::{SqsHandler, SqsRunner};
 
 /// How long a received job stays invisible, as `template.yaml` sets it.
 pub const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -84,12 +87,28 @@ pub async fn build_services(options: &Options, admin_key: &str) -> Result<Servic
 pub struct Functions {
     pub services: Arc<Services>,
     pub messages: MessagesApp,
+    pub worker: Arc<Worker>,
 }
 
 impl Functions {
-    #[must_use]
-    pub fn new(services: Arc<Services>) -> Self {
-        Self { messages: MessagesApp::new(services.clone()), services }
+    pub fn new(services: Arc<Services>) -> Result<Self, String> {
+        let messages = MessagesApp::new(services.clone());
+        let worker = Arc::new(worker_from_env(&services, messages.sender())?);
+        Ok(Self { services, messages, worker })
+    }
+}
+
+/// The outgoing worker behind the emulated SQS event source.
+struct WorkerHandler(Arc<Worker>);
+
+#[async_trait::async_trait]
+impl SqsHandler for WorkerHandler {
+    async fn handle(
+        &self,
+        event: aws_lambda_events::sqs::SqsEvent,
+    ) -> Result<aws_lambda_events::sqs::SqsBatchResponse, String> {
+        // The deployed function has 30 s; keep the same budget.
+        Ok(handle_event(&self.0, event, Duration::from_secs(28)).await)
     }
 }
 
@@ -131,13 +150,16 @@ pub async fn serve(
     services: Arc<Services>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let functions = Arc::new(Functions::new(services.clone()));
+    let functions = Arc::new(Functions::new(services.clone()).map_err(std::io::Error::other)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let schedules = tokio::spawn(run_schedules(services, stopped));
+    let schedules = tokio::spawn(run_schedules(services.clone(), stopped.clone()));
+    let runner = SqsRunner::new(services.queue.clone(), Arc::new(WorkerHandler(functions.worker.clone())));
+    let deliveries = tokio::spawn(runner.run(stopped));
     let served = axum::serve(listener, router(functions).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop.send(true);
     let _ = schedules.await;
+    let _ = deliveries.await;
     served
 }

@@ -119,6 +119,7 @@ pub async fn create(services: &Services, caller: &Caller, params: &Params) -> Re
                 is_active: bot_type == BotType::OutgoingWebhook,
                 deactivated_reason: None,
                 failing_since: None,
+                last_owner_notice_at: None,
                 updated_at: now,
             })
         }
@@ -161,7 +162,7 @@ pub async fn create(services: &Services, caller: &Caller, params: &Params) -> Re
 }
 
 /// The bot `id` of the caller's realm, if the caller may manage it.
-async fn managed_bot(services: &Services, caller: &Caller, id: UserId) -> Result<User, ApiError> {
+pub(crate) async fn managed_bot(services: &Services, caller: &Caller, id: UserId) -> Result<User, ApiError> {
     let bot = services
         .store
         .get_user(caller.realm.id, id)

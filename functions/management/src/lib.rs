@@ -5,6 +5,7 @@
 //! maps errors; the modules below hold the logic and know nothing of Lambda.
 
 mod bots;
+mod deliveries;
 mod realms;
 mod render;
 mod server_settings;
@@ -76,6 +77,11 @@ async fn dispatch(services: &Services, route: &str, request: &Request) -> Result
             "DELETE /api/v1/bots/{bot_id}" => bots::deactivate(services, &caller, id("bot_id")?).await,
             "POST /api/v1/bots/{bot_id}/api_key/regenerate" => {
                 bots::regenerate_api_key(services, &caller, id("bot_id")?).await
+            }
+            "GET /api/v1/bots/{bot_id}/deliveries" => deliveries::list(services, &caller, id("bot_id")?, &params).await,
+            "POST /api/v1/bots/{bot_id}/deliveries/{delivery_id}/redeliver" => {
+                let delivery = hookline_edge::params::path_param(request, "delivery_id")?;
+                deliveries::redeliver(services, &caller, id("bot_id")?, &delivery).await
             }
             "POST /api/v1/bots/{bot_id}/signing_secret/rotate" => {
                 bots::rotate_signing_secret(services, &caller, id("bot_id")?).await

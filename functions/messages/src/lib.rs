@@ -16,20 +16,20 @@ use serde_json::{Value, json};
 /// The function's state, built once per cold start.
 pub struct MessagesApp {
     services: Arc<Services>,
-    sender: Sender,
+    sender: Arc<Sender>,
 }
 
 impl MessagesApp {
     #[must_use]
     pub fn new(services: Arc<Services>) -> Self {
-        let sender = Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone());
+        let sender = Arc::new(Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone()));
         Self { services, sender }
     }
 
     /// The send path this function uses (the local stack shares it with other functions).
     #[must_use]
-    pub fn sender(&self) -> &Sender {
-        &self.sender
+    pub fn sender(&self) -> Arc<Sender> {
+        self.sender.clone()
     }
 
     pub async fn handle(&self, request: Request) -> HttpResponse {

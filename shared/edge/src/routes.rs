@@ -44,6 +44,8 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/api/v1/bots/{bot_id}", MANAGEMENT),
     route("POST", "/api/v1/bots/{bot_id}/api_key/regenerate", MANAGEMENT),
     route("POST", "/api/v1/bots/{bot_id}/signing_secret/rotate", MANAGEMENT),
+    route("GET", "/api/v1/bots/{bot_id}/deliveries", MANAGEMENT),
+    route("POST", "/api/v1/bots/{bot_id}/deliveries/{delivery_id}/redeliver", MANAGEMENT),
     route("POST", "/api/v1/messages", MESSAGES),
     route("GET", "/api/v1/messages", MESSAGES),
     route("ANY", "$default", MANAGEMENT),

@@ -128,6 +128,7 @@ mod tests {
             is_active: true,
             deactivated_reason: None,
             failing_since: None,
+            last_owner_notice_at: None,
             updated_at: 0,
         }
     }

@@ -192,6 +192,9 @@ pub struct BotService {
     pub deactivated_reason: Option<String>,
     /// When the current streak of failed deliveries began; a success clears it.
     pub failing_since: Option<Millis>,
+    /// When the bot's owner was last told about a failing delivery (notices are rate limited).
+    #[serde(default)]
+    pub last_owner_notice_at: Option<Millis>,
     pub updated_at: Millis,
 }
 

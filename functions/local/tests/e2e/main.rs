@@ -2,5 +2,6 @@
 
 mod e2e_management;
 mod e2e_messages;
+mod e2e_outgoing;
 mod e2e_readme;
 mod support;

@@ -55,6 +55,7 @@ async fn app() -> (MessagesApp, Arc<MemoryQueue>) {
         is_active: true,
         deactivated_reason: None,
         failing_since: None,
+        last_owner_notice_at: None,
         updated_at: 0,
     });
     services.store.create_user(realm.id, bot, 0).await.unwrap();

@@ -108,6 +108,7 @@ async fn world(bots: usize) -> World {
             is_active: true,
             deactivated_reason: None,
             failing_since: None,
+            last_owner_notice_at: None,
             updated_at: 0,
         });
         created.push(store.create_user(realm.id, bot, 0).await.unwrap());

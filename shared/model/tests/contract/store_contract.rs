@@ -61,6 +61,7 @@ fn outgoing_bot(email: &str, owner: u64) -> hookline_model::user::NewUser {
         is_active: true,
         deactivated_reason: None,
         failing_since: None,
+        last_owner_notice_at: None,
         updated_at: NOW,
     });
     bot

@@ -1,0 +1,392 @@
+//! The HTTP side of a delivery: one guarded client per process, and a POST that reports the
+//! status, a bounded body, `Retry-After` and latency, or why no response came back.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use url::Url;
+
+use crate::payload::OutgoingBody;
+use crate::ssrf::{AddressPolicy, GuardedResolver, SsrfError};
+
+/// Sent with every request.
+const USER_AGENT: &str = concat!("Hookline/", env!("CARGO_PKG_VERSION"));
+
+/// The most of a response body that is read; the rest is left unread.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// How long a request may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// To open the connection (TCP and TLS).
+    pub connect: Duration,
+    /// For the whole exchange, reading the response body included.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    /// 5 s to connect, 10 s in all (Zulip's timeout).
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(5), total: Duration::from_secs(10) }
+    }
+}
+
+/// One reqwest client for the process: rustls, no proxy from the environment, no redirects, the
+/// guarded resolver, connect and total timeouts, and `User-Agent: Hookline/<version>`.
+///
+/// # Panics
+/// If the TLS backend cannot be initialised, which leaves the process unable to deliver at all.
+#[must_use]
+pub fn http_client(policy: AddressPolicy, timeouts: Timeouts) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(GuardedResolver::new(policy))
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.total)
+        .user_agent(USER_AGENT)
+        .build()
+        .expect("the HTTP client's TLS backend initialises")
+}
+
+/// What the endpoint answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOutcome {
+    pub status: u16,
+    /// At most [`MAX_RESPONSE_BYTES`] of the body.
+    pub body: Vec<u8>,
+    /// The `Retry-After` header, in seconds or as an HTTP date, as a wait from now.
+    pub retry_after: Option<Duration>,
+    /// From sending the request to the end of the body read.
+    pub latency: Duration,
+}
+
+/// Why no response came back.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TransportError {
+    /// No complete response within the timeout (in whole seconds, rounded up).
+    #[error("Request timed out after {0} seconds.")]
+    Timeout(u64),
+    /// The connection failed or broke; the detail is for logs.
+    #[error("A connection error occurred. Is my bot server down?")]
+    Connection(String),
+    /// The request was not sent: the endpoint is not one Hookline may reach.
+    #[error("{0}")]
+    Blocked(String),
+}
+
+/// POSTs `body` to `url` with `headers` (name, value pairs).
+///
+/// A URL that is not http(s), or whose IP literal the policy refuses, is
+/// [`TransportError::Blocked`] before anything is sent, and so is a name the guarded resolver
+/// finds no allowed address for. Timeouts are [`TransportError::Timeout`]; other failures to
+/// connect or to read the response are [`TransportError::Connection`]. Any status is an
+/// [`HttpOutcome`]: redirects are not followed.
+///
+/// # Errors
+/// [`TransportError`] when no response came back.
+pub async fn post(
+    client: &reqwest::Client,
+    policy: &AddressPolicy,
+    url: &str,
+    body: &OutgoingBody,
+    headers: &[(String, String)],
+    timeouts: Timeouts,
+) -> Result<HttpOutcome, TransportError> {
+    let url = Url::parse(url).map_err(|e| TransportError::Blocked(format!("the endpoint URL is not valid: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(TransportError::Blocked(format!("the endpoint URL must be http or https, not {}", url.scheme())));
+    }
+    policy.check_url(&url).map_err(|refusal| TransportError::Blocked(refusal.to_string()))?;
+
+    let mut request =
+        client.post(url).header(CONTENT_TYPE, body.content_type).body(body.bytes.clone()).timeout(timeouts.total);
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+
+    let started = Instant::now();
+    let mut response = request.send().await.map_err(|e| transport_error(&e, timeouts))?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| parse_retry_after(value, SystemTime::now()));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e, timeouts))? {
+        let room = MAX_RESPONSE_BYTES - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if bytes.len() == MAX_RESPONSE_BYTES {
+            break;
+        }
+    }
+    Ok(HttpOutcome { status, body: bytes, retry_after, latency: started.elapsed() })
+}
+
+fn transport_error(error: &reqwest::Error, timeouts: Timeouts) -> TransportError {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(refusal) = cause.downcast_ref::<SsrfError>() {
+            return TransportError::Blocked(refusal.to_string());
+        }
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        let limit = if error.is_connect() { timeouts.connect } else { timeouts.total };
+        return TransportError::Timeout(whole_seconds(limit));
+    }
+    TransportError::Connection(describe(error))
+}
+
+/// `limit` in seconds, rounded up so that a sub-second limit does not read as zero.
+fn whole_seconds(limit: Duration) -> u64 {
+    limit.as_secs() + u64::from(limit.subsec_nanos() > 0)
+}
+
+/// The error with its chain of causes, for the delivery log.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A `Retry-After` value as a wait from `now`: delay-seconds, or an HTTP date
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), a past date meaning no wait.
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(parse_http_date(value)?).ok()?);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Seconds since the Unix epoch of an IMF-fixdate, the HTTP date format senders must use.
+fn parse_http_date(value: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let [weekday, day, month, year, time, zone] = value.split_ascii_whitespace().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    if !weekday.ends_with(',') || zone != "GMT" {
+        return None;
+    }
+    let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let month = MONTHS.iter().position(|m| *m == month)?;
+    let year: i64 = year.parse().ok().filter(|_| year.len() == 4)?;
+    let [hour, minute, second] = time.split(':').collect::<Vec<_>>()[..] else { return None };
+    let hour: i64 = hour.parse().ok().filter(|h| (0..24).contains(h))?;
+    let minute: i64 = minute.parse().ok().filter(|m| (0..60).contains(m))?;
+    let second: i64 = second.parse().ok().filter(|s| (0..=60).contains(s))?;
+    let days = days_from_civil(year, i64::try_from(month).ok()? + 1, day);
+    Some(days * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    use axum::routing::post as route_post;
+
+    use super::*;
+
+    fn open_policy() -> AddressPolicy {
+        AddressPolicy { allow_all_private: true, allowed: vec![] }
+    }
+
+    fn json_body(text: &str) -> OutgoingBody {
+        OutgoingBody { content_type: "application/json", bytes: text.as_bytes().to_vec() }
+    }
+
+    async fn echo(headers: HeaderMap, body: Bytes) -> String {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        format!(
+            "{}|{}|{}|{}",
+            header("content-type"),
+            header("webhook-id"),
+            header("user-agent"),
+            String::from_utf8_lossy(&body)
+        )
+    }
+
+    async fn big() -> Vec<u8> {
+        vec![b'x'; 2 * MAX_RESPONSE_BYTES + 17]
+    }
+
+    async fn moved() -> impl IntoResponse {
+        (StatusCode::FOUND, [(header::LOCATION, "/echo")], "moved")
+    }
+
+    async fn busy() -> impl IntoResponse {
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "120")], "busy")
+    }
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        "late"
+    }
+
+    /// A bot server on a free loopback port.
+    async fn serve() -> SocketAddr {
+        let app = Router::new()
+            .route("/echo", route_post(echo))
+            .route("/big", route_post(big))
+            .route("/moved", route_post(moved))
+            .route("/busy", route_post(busy))
+            .route("/slow", route_post(slow));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    }
+
+    async fn post_to(policy: AddressPolicy, url: &str, timeouts: Timeouts) -> Result<HttpOutcome, TransportError> {
+        let client = http_client(policy.clone(), timeouts);
+        post(&client, &policy, url, &json_body(r#"{"data": "hi"}"#), &[], timeouts).await
+    }
+
+    #[tokio::test]
+    async fn a_success_returns_status_body_and_latency() {
+        let addr = serve().await;
+        let policy = open_policy();
+        let client = http_client(policy.clone(), Timeouts::default());
+        let headers = [("webhook-id".to_owned(), "msg_1_2_3".to_owned())];
+        let url = format!("http://{addr}/echo");
+        let outcome =
+            post(&client, &policy, &url, &json_body(r#"{"data": "hi"}"#), &headers, Timeouts::default()).await.unwrap();
+        assert_eq!(outcome.status, 200);
+        let expected = format!(r#"application/json|msg_1_2_3|Hookline/{}|{{"data": "hi"}}"#, env!("CARGO_PKG_VERSION"));
+        assert_eq!(String::from_utf8(outcome.body).unwrap(), expected);
+        assert_eq!(outcome.retry_after, None);
+        assert!(outcome.latency < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_large_body_is_cut_at_the_limit() {
+        let addr = serve().await;
+        let outcome = post_to(open_policy(), &format!("http://{addr}/big"), Timeouts::default()).await.unwrap();
+        assert_eq!(outcome.status, 200);
+        assert_eq!(outcome.body.len(), MAX_RESPONSE_BYTES);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_returned_not_followed() {
+        let addr = serve().await;
+        let outcome = post_to(open_policy(), &format!("http://{addr}/moved"), Timeouts::default()).await.unwrap();
+        assert_eq!(outcome.status, 302);
+        assert_eq!(outcome.body, b"moved");
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_read_from_the_response() {
+        let addr = serve().await;
+        let outcome = post_to(open_policy(), &format!("http://{addr}/busy"), Timeouts::default()).await.unwrap();
+        assert_eq!(outcome.status, 503);
+        assert_eq!(outcome.retry_after, Some(Duration::from_secs(120)));
+    }
+
+    #[tokio::test]
+    async fn a_slow_endpoint_times_out() {
+        let addr = serve().await;
+        let timeouts = Timeouts { connect: Duration::from_secs(1), total: Duration::from_millis(300) };
+        let started = Instant::now();
+        let error = post_to(open_policy(), &format!("http://{addr}/slow"), timeouts).await.unwrap_err();
+        assert_eq!(error, TransportError::Timeout(1));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(error.to_string(), "Request timed out after 1 seconds.");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_connection_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let error = post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await.unwrap_err();
+        assert!(matches!(error, TransportError::Connection(_)), "{error:?}");
+        assert_eq!(error.to_string(), "A connection error occurred. Is my bot server down?");
+    }
+
+    #[tokio::test]
+    async fn a_private_ip_literal_is_blocked_before_sending() {
+        let addr = serve().await;
+        let error = post_to(AddressPolicy::default(), &format!("http://{addr}/echo"), Timeouts::default()).await;
+        assert_eq!(error, Err(TransportError::Blocked(SsrfError::Refused(addr.ip()).to_string())));
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_blocked_by_the_resolver() {
+        let addr = serve().await;
+        let url = format!("http://localhost:{}/echo", addr.port());
+        let error = post_to(AddressPolicy::default(), &url, Timeouts::default()).await;
+        let refusal = SsrfError::NoAllowedAddress("localhost".to_owned());
+        assert_eq!(error, Err(TransportError::Blocked(refusal.to_string())));
+    }
+
+    #[tokio::test]
+    async fn urls_that_are_not_http_are_blocked() {
+        for url in ["ftp://example.com/", "not a url"] {
+            let error = post_to(open_policy(), url, Timeouts::default()).await.unwrap_err();
+            assert!(matches!(error, TransportError::Blocked(_)), "{url}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 01 Mar 2000 00:00:00 GMT", now),
+            Some(Duration::from_secs(951_868_800 - 784_111_777))
+        );
+    }
+
+    #[test]
+    fn retry_after_ignores_what_it_cannot_read() {
+        let now = UNIX_EPOCH;
+        for bad in [
+            "",
+            "-5",
+            "1.5",
+            "soon",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn timeouts_default_to_five_and_ten_seconds() {
+        let timeouts = Timeouts::default();
+        assert_eq!((timeouts.connect, timeouts.total), (Duration::from_secs(5), Duration::from_secs(10)));
+        assert_eq!(whole_seconds(timeouts.total), 10);
+        assert_eq!(whole_seconds(Duration::from_millis(300)), 1);
+    }
+}

@@ -1,0 +1,411 @@
+//! The outgoing worker against a scripted bot endpoint on the embedded store and queue, with
+//! the clock in the test's hands.
+
+mod support;
+
+use std::time::Duration;
+
+use hookline_delivery::worker::JobOutcome;
+use hookline_model::delivery::QueueJob;
+use hookline_model::store::{DeliveryStore as _, ServiceStore as _};
+use hookline_model::user::Interface;
+use hookline_model::{DeliveryState, Recipient};
+use serde_json::Value;
+use support::{Answer, World, world};
+
+fn json_body(received: &support::Received) -> Value {
+    serde_json::from_slice(&received.body).expect("a JSON payload")
+}
+
+async fn only_delivery(w: &World) -> hookline_model::Delivery {
+    let all = w.store.list_deliveries(w.realm.id, w.bot.id, None, None, 10).await.unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn a_mention_is_posted_in_zulips_format_and_the_reply_lands_in_the_same_topic() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.then(Answer::json(200, r#"{"content": "pong from the bot"}"#));
+    let trigger = w.say("@**Echo Bot** ping").await;
+    let (_, outcome) = w.work().await.expect("a job");
+    assert_eq!(outcome, JobOutcome::Done);
+
+    let received = w.script.received();
+    assert_eq!(received.len(), 1);
+    let payload = json_body(&received[0]);
+    assert_eq!(payload["data"], "@**Echo Bot** ping");
+    assert_eq!(payload["token"], "the-service-token");
+    assert_eq!(payload["trigger"], "mention");
+    assert_eq!(payload["bot_email"], "echo-bot@acme.test");
+    assert_eq!(payload["bot_full_name"], "Echo Bot");
+    assert_eq!(payload["message"]["id"], trigger.id);
+    assert_eq!(payload["message"]["content"], "@**Echo Bot** ping");
+    assert!(payload["message"]["rendered_content"].as_str().unwrap().contains("user-mention"));
+    assert_eq!(payload["message"]["subject"], "lunch");
+    let headers = &received[0].headers;
+    assert!(headers["user-agent"].to_str().unwrap().starts_with("Hookline/"));
+    assert_eq!(headers["webhook-id"], format!("msg_{}_{}_{}", w.realm.id, trigger.id, w.bot.id).as_str());
+    assert!(headers["webhook-signature"].to_str().unwrap().starts_with("v1,"));
+
+    let replies = w.bot_messages().await;
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].content, "pong from the bot");
+    assert_eq!(replies[0].recipient, trigger.recipient);
+    let delivery = only_delivery(&w).await;
+    assert_eq!(
+        (delivery.state, delivery.attempt_count, delivery.reply_message_id),
+        (DeliveryState::Delivered, 1, Some(replies[0].id))
+    );
+    assert_eq!(delivery.attempts[0].status, Some(200));
+    assert!(w.work().await.is_none(), "the reply, from a bot, triggered nothing");
+}
+
+#[tokio::test]
+async fn a_direct_message_is_answered_in_the_same_thread_and_empty_answers_post_nothing() {
+    let w = world(Interface::Zulip, false).await;
+    w.script
+        .then(Answer::json(200, r#"{"response_string": "hi there"}"#))
+        .then(Answer::json(200, r#"{"response_not_required": true}"#));
+    let first = w.dm("hello").await;
+    w.work().await.unwrap();
+    assert_eq!(json_body(&w.script.received()[0])["trigger"], "direct_message");
+    let replies = w.bot_messages().await;
+    assert_eq!(
+        (replies[0].content.as_str(), &replies[0].recipient),
+        ("hi there", &Recipient::direct(w.ada.id, [w.bot.id]))
+    );
+    assert_eq!(first.recipient, replies[0].recipient);
+    w.dm("again").await;
+    w.work().await.unwrap();
+    assert_eq!(w.bot_messages().await.len(), 1, "response_not_required posts nothing");
+}
+
+#[tokio::test]
+async fn a_duplicate_job_or_a_crash_after_posting_never_posts_a_second_reply() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.always(Answer::json(200, r#"{"content": "only once"}"#));
+    let trigger = w.say("@**Echo Bot** hi").await;
+    // The same job twice (SQS delivers at least once)
+    let job = hookline_model::DeliveryJob {
+        realm_id: w.realm.id,
+        message_id: trigger.id,
+        bot_id: w.bot.id,
+        trigger: hookline_model::Trigger::Mention,
+        redelivery: 0,
+    };
+    use hookline_model::queue::DeliveryQueue as _;
+    w.queue.enqueue(&[QueueJob::Deliver(job.clone())]).await.unwrap();
+    w.work().await.unwrap();
+    w.work().await.unwrap();
+    assert_eq!(w.script.received().len(), 1, "the second job found the delivery finished");
+    assert_eq!(w.bot_messages().await.len(), 1);
+
+    // A worker that posted a reply and died before recording: the next run POSTs again but
+    // the reply is not posted twice.
+    let second = w.say("@**Echo Bot** again").await;
+    let delivery_id = hookline_model::DeliveryJob { message_id: second.id, ..job.clone() }.delivery_id();
+    w.store
+        .ensure_delivery(&hookline_model::Delivery::new(
+            &hookline_model::DeliveryJob { message_id: second.id, ..job },
+            w.now(),
+            1_000_000,
+        ))
+        .await
+        .unwrap();
+    let early = hookline_messaging::send::SendRequest {
+        realm: w.realm.clone(),
+        sender: w.bot.clone(),
+        destination: hookline_messaging::send::Destination::Thread(second.recipient.clone()),
+        content: "only once".into(),
+        client: "Hookline".into(),
+        idempotency_key: None,
+        reply_to: Some(delivery_id),
+    };
+    w.sender.send(early).await.unwrap();
+    w.work().await.unwrap();
+    assert_eq!(w.script.received().len(), 2);
+    let replies: Vec<_> = w.bot_messages().await.into_iter().filter(|m| m.id > second.id).collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(w.store.get_delivery(w.realm.id, delivery_id).await.unwrap().unwrap().state, DeliveryState::Delivered);
+}
+
+#[tokio::test]
+async fn retries_follow_the_schedule_and_the_last_failure_is_reported_zulips_way() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.always(Answer::json(503, "upstream sleeping"));
+    let trigger = w.say("@**Echo Bot** are you there?").await;
+    let scheduled = [5, 30, 120, 600, 1800, 3600];
+    for (attempt, base) in scheduled.iter().enumerate() {
+        let (_, outcome) = w.work().await.expect("the job is visible again");
+        let JobOutcome::RetryAfter(wait) = outcome else { panic!("attempt {} gave {outcome:?}", attempt + 1) };
+        let (low, high) = (Duration::from_secs(*base).mul_f64(0.8), Duration::from_secs(*base).mul_f64(1.2));
+        assert!(wait >= low && wait <= high, "attempt {}: waited {wait:?}, expected about {base}s", attempt + 1);
+        // The job is invisible until then
+        assert!(w.work().await.is_none());
+        w.clock.advance(i64::try_from(wait.as_millis()).unwrap());
+    }
+    let (_, last) = w.work().await.expect("the seventh attempt");
+    assert_eq!(last, JobOutcome::Done);
+    let delivery = only_delivery(&w).await;
+    assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Failed, 7));
+    assert!(delivery.attempts.iter().all(|a| a.status == Some(503) && a.response_excerpt == "upstream sleeping"));
+
+    let bot_said: Vec<(Recipient, String)> =
+        w.bot_messages().await.into_iter().map(|m| (m.recipient, m.content)).collect();
+    // In the conversation: Zulip's failure reply
+    assert!(
+        bot_said.contains(&(trigger.recipient.clone(), "Failure! Third party responded with 503".into())),
+        "{bot_said:?}"
+    );
+    // To the owner: a heads-up after the third attempt, then the final notice (Zulip's link line first)
+    let to_owner: Vec<&String> =
+        bot_said.iter().filter(|(r, _)| *r == Recipient::direct(w.ada.id, [w.bot.id])).map(|(_, c)| c).collect();
+    assert_eq!(to_owner.len(), 2, "{to_owner:?}");
+    for notice in &to_owner {
+        assert!(notice.starts_with("[A message](https://chat.acme.test/#narrow/"), "{notice}");
+        assert!(notice.contains("to your bot @_**Echo Bot** triggered an outgoing webhook."), "{notice}");
+    }
+    assert!(to_owner[1].contains("The webhook got a response with status code *503*."), "{}", to_owner[1]);
+    assert!(to_owner[1].contains("upstream sleeping"));
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let w = world(Interface::Zulip, false).await;
+    let mut slow_down = Answer::json(429, "slow down");
+    slow_down.headers.push(("retry-after", "9".into()));
+    w.script.then(slow_down).then(Answer::json(200, r#"{"content": "ok now"}"#));
+    w.say("@**Echo Bot** hi").await;
+    let (_, outcome) = w.work().await.unwrap();
+    assert_eq!(outcome, JobOutcome::RetryAfter(Duration::from_secs(9)));
+    w.clock.advance(9_000);
+    assert_eq!(w.work().await.unwrap().1, JobOutcome::Done);
+    assert_eq!(w.bot_messages().await[0].content, "ok now");
+}
+
+#[tokio::test]
+async fn final_answers_fail_at_once_with_zulips_wording() {
+    for (answer, reply) in [
+        (Answer::json(404, "no such hook"), "Failure! Third party responded with 404"),
+        (Answer::json(302, ""), "Failure! Third party responded with 302"),
+        (Answer::json(200, "<html>not json</html>"), "Failure! Invalid JSON in response"),
+        (Answer::json(200, "[1, 2]"), "Failure! Invalid response format"),
+    ] {
+        let w = world(Interface::Zulip, false).await;
+        w.script.then(answer);
+        w.say("@**Echo Bot** hi").await;
+        assert_eq!(w.work().await.unwrap().1, JobOutcome::Done);
+        let delivery = only_delivery(&w).await;
+        assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Failed, 1));
+        let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
+        assert_eq!(said[0], reply);
+        assert!(said[1].starts_with("[A message]"), "{said:?}");
+    }
+}
+
+#[tokio::test]
+async fn gone_switches_the_service_off_and_tells_the_owner() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.then(Answer::json(410, "gone"));
+    w.say("@**Echo Bot** hi").await;
+    w.work().await.unwrap();
+    let service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    assert!(!service.is_active);
+    assert_eq!(service.deactivated_reason.as_deref(), Some("410 Gone"));
+    let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
+    assert!(said.iter().any(|m| m.contains("switched off")), "{said:?}");
+    // A switched-off service is POSTed nothing more (a directory cached before the switch may
+    // still enqueue a job; the worker re-checks the service and drops it)
+    w.say("@**Echo Bot** still there?").await;
+    while w.work().await.is_some() {}
+    assert_eq!(w.script.received().len(), 1);
+    let log = w.store.list_deliveries(w.realm.id, w.bot.id, None, None, 10).await.unwrap();
+    assert!(log.iter().all(|d| d.state == DeliveryState::Failed), "{log:?}");
+}
+
+#[tokio::test]
+async fn a_service_that_fails_everything_for_a_day_is_switched_off() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.always(Answer::json(404, "nope"));
+    w.say("@**Echo Bot** one").await;
+    w.work().await.unwrap();
+    let service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    assert_eq!((service.is_active, service.failing_since), (true, Some(support::START)));
+    // Still failing a day later: switched off, and the owner is told why
+    w.clock.advance(24 * 3_600_000);
+    w.say("@**Echo Bot** two").await;
+    w.work().await.unwrap();
+    let service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    assert!(!service.is_active);
+    assert_eq!(service.deactivated_reason.as_deref(), Some("failing for 24 hours"));
+    let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
+    assert!(said.iter().any(|m| m.contains("every delivery failed for 24 hours")), "{said:?}");
+}
+
+#[tokio::test]
+async fn a_success_clears_the_failing_streak() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.then(Answer::json(404, "nope")).then(Answer::json(200, ""));
+    w.say("@**Echo Bot** one").await;
+    w.work().await.unwrap();
+    w.say("@**Echo Bot** two").await;
+    w.work().await.unwrap();
+    let service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    assert_eq!((service.is_active, service.failing_since), (true, None));
+}
+
+#[tokio::test]
+async fn the_slack_format_is_form_encoded_and_refuses_direct_messages() {
+    let w = world(Interface::Slack, false).await;
+    w.script.then(Answer::json(200, r#"{"text": "slack says hi"}"#));
+    let trigger = w.say("@**Echo Bot** hello slack").await;
+    w.work().await.unwrap();
+    let received = &w.script.received()[0];
+    assert_eq!(received.headers["content-type"], "application/x-www-form-urlencoded");
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&received.body).unwrap();
+    let names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "token",
+            "team_id",
+            "team_domain",
+            "channel_id",
+            "channel_name",
+            "thread_ts",
+            "timestamp",
+            "user_id",
+            "user_name",
+            "text",
+            "trigger_word",
+            "service_id"
+        ]
+    );
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(field("text"), "@**Echo Bot** hello slack");
+    assert_eq!(field("channel_name"), "general");
+    assert_eq!(field("user_id"), format!("U{}", w.ada.id));
+    assert_eq!(field("service_id"), w.bot.id.to_string());
+    assert_eq!(w.bot_messages().await[0].content, "slack says hi");
+    assert_eq!(w.bot_messages().await[0].recipient, trigger.recipient);
+
+    w.dm("psst").await;
+    w.work().await.unwrap();
+    assert_eq!(w.script.received().len(), 1, "nothing is POSTed for a DM");
+    let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
+    assert!(said.contains(&"Failure! Slack outgoing webhooks don't support direct messages.".to_owned()), "{said:?}");
+}
+
+#[tokio::test]
+async fn private_endpoints_are_refused_unless_allowed() {
+    for url in [
+        "http://127.0.0.1:9/bot",
+        "http://[::ffff:127.0.0.1]:9/bot",
+        "http://localhost:9/bot",
+        "http://169.254.169.254/latest/meta-data",
+    ] {
+        let w = world(Interface::Zulip, true).await;
+        let mut service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+        let read_at = service.updated_at;
+        service.base_url = url.into();
+        service.updated_at += 1;
+        w.store.update_service(&service, read_at).await.unwrap();
+        w.say("@**Echo Bot** hi").await;
+        assert_eq!(w.work().await.unwrap().1, JobOutcome::Done, "{url}");
+        let delivery = only_delivery(&w).await;
+        assert_eq!(delivery.state, DeliveryState::Failed, "{url}");
+        let error = delivery.attempts[0].error.clone().unwrap_or_default();
+        assert!(error.contains("not allowed") || error.contains("no allowed address"), "{url}: {error}");
+    }
+    // The same endpoint on loopback works when private endpoints are allowed
+    let w = world(Interface::Zulip, false).await;
+    w.say("@**Echo Bot** hi").await;
+    w.work().await.unwrap();
+    assert_eq!(only_delivery(&w).await.state, DeliveryState::Delivered);
+    assert_eq!(w.script.received().len(), 1);
+}
+
+#[tokio::test]
+async fn signatures_verify_with_an_independent_library_across_a_key_rotation() {
+    let python = std::env::var("HOOKLINE_TEST_PYTHON").expect("HOOKLINE_TEST_PYTHON: run the tests with scripts/test");
+    let w = world(Interface::Zulip, false).await;
+    // Standard Webhooks receivers refuse timestamps five minutes off: sign at the real time.
+    let real_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    w.clock.set(i64::try_from(real_now).unwrap());
+    let mut service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    let old_secret = service.signing.current.clone();
+    let new_secret = hookline_model::credentials::generate_signing_secret();
+    let read_at = service.updated_at;
+    service.signing = service.signing.rotated(new_secret.clone(), w.now(), 86_400_000);
+    service.updated_at = w.now();
+    w.store.update_service(&service, read_at).await.unwrap();
+    w.say("@**Echo Bot** signed?").await;
+    w.work().await.unwrap();
+    let received = &w.script.received()[0];
+    let signature = received.headers["webhook-signature"].to_str().unwrap().to_owned();
+    assert_eq!(signature.split(' ').count(), 2, "both secrets sign during the rotation");
+    let body = std::env::temp_dir().join(format!("hookline-signed-{}", rand_suffix()));
+    std::fs::write(&body, &received.body).unwrap();
+    let verify = |secret: &str| {
+        std::process::Command::new(&python)
+            .args(["-c", VERIFY, secret, body.to_str().unwrap()])
+            .args([
+                received.headers["webhook-id"].to_str().unwrap(),
+                received.headers["webhook-timestamp"].to_str().unwrap(),
+                &signature,
+            ])
+            .output()
+            .unwrap()
+    };
+    for secret in [&old_secret, &new_secret] {
+        let out = verify(secret);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "verified");
+    }
+    let stranger = verify(&hookline_model::credentials::generate_signing_secret());
+    assert!(!stranger.status.success(), "a wrong secret must not verify");
+    let _ = std::fs::remove_file(body);
+}
+
+const VERIFY: &str = r#"
+import sys
+from standardwebhooks.webhooks import Webhook
+secret, body_path, msg_id, timestamp, signature = sys.argv[1:6]
+payload = open(body_path, "rb").read()
+Webhook(secret).verify(payload, {"webhook-id": msg_id, "webhook-timestamp": timestamp, "webhook-signature": signature})
+print("verified")
+"#;
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+#[tokio::test]
+async fn a_redelivery_keeps_the_webhook_id_and_is_not_retried() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.then(Answer::json(200, r#"{"content": "first"}"#)).then(Answer::json(503, "down"));
+    let trigger = w.say("@**Echo Bot** hi").await;
+    w.work().await.unwrap();
+    let redelivery = hookline_model::DeliveryJob {
+        realm_id: w.realm.id,
+        message_id: trigger.id,
+        bot_id: w.bot.id,
+        trigger: hookline_model::Trigger::Mention,
+        redelivery: 1,
+    };
+    use hookline_model::queue::DeliveryQueue as _;
+    w.queue.enqueue(&[QueueJob::Deliver(redelivery.clone())]).await.unwrap();
+    assert_eq!(w.work().await.unwrap().1, JobOutcome::Done, "a redelivery is attempted once");
+    let received = w.script.received();
+    assert_eq!(received[0].headers["webhook-id"], received[1].headers["webhook-id"]);
+    let log = w.store.list_deliveries(w.realm.id, w.bot.id, None, None, 10).await.unwrap();
+    let states: Vec<(String, DeliveryState)> = log.iter().map(|d| (d.id.to_string(), d.state)).collect();
+    assert_eq!(
+        states,
+        [
+            (format!("{}-{}-r1", trigger.id, w.bot.id), DeliveryState::Failed),
+            (format!("{}-{}", trigger.id, w.bot.id), DeliveryState::Delivered)
+        ]
+    );
+}
