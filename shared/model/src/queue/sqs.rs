@@ -68,11 +68,6 @@ impl SqsQueue {
         Ok(Self::new(client, queue_url, Some(dead_letter_url)))
     }
 
-    #[must_use]
-    pub fn queue_url(&self) -> &str {
-        &self.queue_url
-    }
-
     async fn receive_from(&self, url: &str, max: usize, wait: Duration) -> Result<Vec<ReceivedJob>, QueueError> {
         let out = self
             .client

@@ -18,9 +18,9 @@ use crate::realm::{NewRealm, Realm, RealmId};
 use crate::stream::{Stream, StreamId, name_key};
 use crate::user::{BotService, NewUser, Role, User, UserId, email_key};
 
-/// The whole state; public so a durable wrapper can snapshot and restore it.
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub struct MemoryState {
+/// The whole state, behind one lock.
+#[derive(Debug, Default)]
+struct MemoryState {
     next_realm_id: RealmId,
     realms: BTreeMap<RealmId, Realm>,
     realm_names: HashMap<String, RealmId>,
@@ -50,17 +50,6 @@ impl MemoryStore {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
-    }
-
-    #[must_use]
-    pub fn from_state(state: MemoryState) -> Self {
-        Self { state: Mutex::new(state) }
-    }
-
-    /// A copy of the whole state.
-    #[must_use]
-    pub fn snapshot(&self) -> MemoryState {
-        self.lock().clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryState> {

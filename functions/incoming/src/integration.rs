@@ -1,0 +1,124 @@
+//! What an integration is: a small, pure translation of a third party's event into a topic
+//! and a message (or "ignore"). The framework around it (authentication, body parsing,
+//! signatures, event filters, sending) is the same for every integration.
+
+use serde_json::Value;
+
+/// One incoming request, as an integration sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Payload<'a> {
+    /// The value of the integration's event header, when it has one.
+    pub event_type: Option<&'a str>,
+    /// Every header, names lowercased.
+    pub headers: &'a [(String, String)],
+    /// The parsed body: the JSON document (from a JSON body or a `payload=` form field), or
+    /// the form's fields as a JSON object of strings.
+    pub body: &'a Value,
+    /// The body exactly as received, for signature checks.
+    pub raw: &'a [u8],
+}
+
+impl Payload<'_> {
+    /// A header by (lowercase) name.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an event becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Message {
+        topic: String,
+        content: String,
+    },
+    /// A known event that produces no message (e.g. a GitHub `push` with no commits to show).
+    Ignore,
+}
+
+/// A handled event: its name for `only_events`/`exclude_events` (like `pull_request_opened`)
+/// and what it became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    pub event: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntegrationError {
+    /// 400.
+    #[error("Missing the HTTP event header '{0}'")]
+    MissingEventHeader(&'static str),
+    /// 200 with `UNSUPPORTED_WEBHOOK_EVENT_TYPE`, as Zulip answers.
+    #[error("The '{event}' event isn't currently supported by the {integration} webhook; ignoring")]
+    Unsupported { event: String, integration: &'static str },
+    /// 400: the payload lacks something the event needs, or has it in the wrong type.
+    #[error("Malformed payload: {0}")]
+    Malformed(String),
+    /// 401: the request's signature is missing or wrong.
+    #[error("{0}")]
+    BadSignature(String),
+}
+
+pub trait Integration: Send + Sync {
+    /// The URL name: `/api/v1/external/<name>`.
+    fn name(&self) -> &'static str;
+    /// The name people know, used in messages (`GitHub`).
+    fn display_name(&self) -> &'static str;
+    /// Every event name `handle` can produce (what `only_events` can select).
+    fn event_types(&self) -> &'static [&'static str];
+    /// The header that names the event, if the third party sends one (`X-GitHub-Event`).
+    fn event_header(&self) -> Option<&'static str> {
+        None
+    }
+    /// Turns a request into a message.
+    fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError>;
+    /// Checks the request's signature against the bot's webhook secret. Integrations whose
+    /// senders sign override this; the default accepts everything.
+    fn verify(&self, _secret: &str, _payload: &Payload<'_>) -> Result<(), IntegrationError> {
+        Ok(())
+    }
+    /// The success body the third party expects, if not Zulip's (`{"ok": true}` for Slack).
+    fn success_body(&self) -> Option<Value> {
+        None
+    }
+    /// A sample request for `POST …/test` without a body: event type and JSON body.
+    fn sample(&self) -> (Option<&'static str>, &'static str);
+}
+
+/// The string at `pointer` (a JSON pointer like `/repository/full_name`), or a Malformed error.
+pub fn text<'v>(body: &'v Value, pointer: &str) -> Result<&'v str, IntegrationError> {
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .ok_or_else(|| IntegrationError::Malformed(format!("expected text at {pointer}")))
+}
+
+/// The number at `pointer`, or a Malformed error.
+pub fn number(body: &Value, pointer: &str) -> Result<i64, IntegrationError> {
+    body.pointer(pointer)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| IntegrationError::Malformed(format!("expected a number at {pointer}")))
+}
+
+/// The array at `pointer` (missing means empty), or a Malformed error for another type.
+pub fn list<'v>(body: &'v Value, pointer: &str) -> Result<&'v [Value], IntegrationError> {
+    match body.pointer(pointer) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(IntegrationError::Malformed(format!("expected a list at {pointer}"))),
+    }
+}
+
+/// Zulip's topic limit: 60 characters, cut with an ellipsis.
+#[must_use]
+pub fn fit_topic(topic: &str) -> String {
+    const MAX: usize = hookline_messaging::send::MAX_TOPIC_CHARS;
+    if topic.chars().count() <= MAX {
+        topic.to_owned()
+    } else {
+        let mut cut: String = topic.chars().take(MAX - 1).collect();
+        cut.push('…');
+        cut
+    }
+}

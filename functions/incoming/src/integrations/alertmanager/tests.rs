@@ -1,0 +1,178 @@
+use std::fs;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::integration::fit_topic;
+
+fn run(body: &Value) -> Result<Handled, IntegrationError> {
+    Alertmanager.handle(&Payload { event_type: None, headers: &[], body, raw: b"" })
+}
+
+fn message(body: &Value) -> (String, String, String) {
+    match run(body).unwrap() {
+        Handled { event, outcome: Outcome::Message { topic, content } } => (event, topic, content),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn malformed(body: Value) -> String {
+    match run(&body) {
+        Err(IntegrationError::Malformed(why)) => why,
+        other => panic!("{body}: {other:?}"),
+    }
+}
+
+fn alert(status: &str, summary: &str, severity: &str) -> Value {
+    json!({
+        "status": status,
+        "labels": {"alertname": "Probe", "severity": severity},
+        "annotations": {"summary": summary},
+        "generatorURL": "http://prometheus:9090/graph?g0.tab=1"
+    })
+}
+
+/// What the HTTP layer answers for a request, in the shape of a fixture's `.expected.json`.
+fn expected_shape(result: Result<Handled, IntegrationError>) -> Value {
+    match result {
+        Ok(Handled { outcome: Outcome::Message { topic, content }, .. }) => {
+            json!({"status": 200, "topic": fit_topic(&topic), "content": content})
+        }
+        Ok(Handled { outcome: Outcome::Ignore, .. }) => json!({"status": 200}),
+        Err(IntegrationError::Unsupported { .. }) => json!({"status": 200, "code": "UNSUPPORTED_WEBHOOK_EVENT_TYPE"}),
+        Err(other) => json!({"status": 400, "msg": other.to_string()}),
+    }
+}
+
+#[test]
+fn every_fixture_gives_its_expected_message() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/incoming/alertmanager");
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.ends_with(".expected.json") {
+            continue;
+        }
+        let request: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        // A fixture without its expectation fails below, showing what to write.
+        let expected: Value = fs::read_to_string(path.with_extension("expected.json"))
+            .map_or(Value::Null, |text| serde_json::from_str(&text).unwrap());
+        let headers: Vec<(String, String)> = request["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str().unwrap().to_owned()))
+            .collect();
+        let raw = request["body"].as_str().unwrap();
+        let body: Value = serde_json::from_str(raw).unwrap();
+        let result =
+            Alertmanager.handle(&Payload { event_type: None, headers: &headers, body: &body, raw: raw.as_bytes() });
+        let actual = expected_shape(result);
+        if actual != expected {
+            wrong.push(format!("{name}: got {}", serde_json::to_string_pretty(&actual).unwrap()));
+        }
+        checked += 1;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked >= 4, "only {checked} fixtures in {}", dir.display());
+}
+
+#[test]
+fn the_sample_renders() {
+    let (event, sample) = Alertmanager.sample();
+    assert_eq!(event, None);
+    let (event, topic, content) = message(&serde_json::from_str(sample).unwrap());
+    assert_eq!((event.as_str(), topic.as_str()), ("firing", "InstanceDown"));
+    assert_eq!(
+        content,
+        "**FIRING** :alert: api-server at 10.0.3.14:8080 is down \
+         ([source](http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=0))"
+    );
+}
+
+#[test]
+fn firing_alerts_come_before_resolved_ones() {
+    let body = json!({"status": "firing", "alerts": [
+        alert("resolved", "r1", "critical"),
+        alert("firing", "f1", "critical"),
+        alert("firing", "f2", "Warning"),
+        alert("firing", "f3", "info"),
+        alert("firing", "f4", "page-someone"),
+    ]});
+    let (event, _, content) = message(&body);
+    assert_eq!(event, "firing");
+    let source = "([source](http://prometheus:9090/graph?g0.tab=0))";
+    assert_eq!(
+        content,
+        format!(
+            "**FIRING**\n* :alert: f1 {source}\n* :warning: f2 {source}\n* :info: f3 {source}\n* :alert: f4 {source}\n\n\
+             **Resolved** :squared_ok: r1 {source}"
+        )
+    );
+}
+
+#[test]
+fn the_summary_falls_back_to_the_description_then_the_alert_name() {
+    let line = |annotations: Value| {
+        let body =
+            json!({"status": "firing", "alerts": [{"labels": {"alertname": "Probe"}, "annotations": annotations}]});
+        message(&body).2
+    };
+    assert_eq!(line(json!({"summary": "s", "description": "d"})), "**FIRING** :alert: s");
+    assert_eq!(line(json!({"summary": " ", "description": "two\nlines  here"})), "**FIRING** :alert: two lines here");
+    assert_eq!(line(json!({})), "**FIRING** :alert: Probe");
+    let bare = json!({"alerts": [{"status": "resolved"}]});
+    assert_eq!(
+        message(&bare),
+        ("resolved".into(), "Alertmanager".into(), "**Resolved** :squared_ok: (no summary)".into())
+    );
+}
+
+#[test]
+fn the_topic_is_the_groups_alert_name() {
+    let topic = |extra: Value| {
+        let mut body = json!({"status": "firing", "alerts": [alert("firing", "x", "")]});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        message(&body).1
+    };
+    assert_eq!(topic(json!({"commonLabels": {"alertname": "A"}, "groupLabels": {"alertname": "B"}})), "A");
+    assert_eq!(topic(json!({"commonLabels": {}, "groupLabels": {"alertname": "B"}})), "B");
+    assert_eq!(topic(json!({"groupLabels": {"service": "api", "cluster": "prod-eu"}})), "prod-eu / api");
+    assert_eq!(topic(json!({"groupLabels": {}})), "Alertmanager");
+    assert_eq!(topic(json!({"commonLabels": [1], "groupLabels": "x"})), "Alertmanager");
+}
+
+#[test]
+fn many_alerts_are_counted_not_listed() {
+    let alerts: Vec<Value> = (0..45).map(|i| alert("firing", &format!("a{i}"), "critical")).collect();
+    let (_, _, content) = message(&json!({ "status": "firing", "alerts": alerts }));
+    assert_eq!(content.lines().filter(|l| l.starts_with("* ")).count(), MAX_ALERTS);
+    assert!(content.ends_with("a19 ([source](http://prometheus:9090/graph?g0.tab=0))\n\n[and 25 more]"), "{content}");
+}
+
+#[test]
+fn garbage_is_malformed() {
+    assert_eq!(malformed(json!([])), "expected a JSON object");
+    assert_eq!(malformed(json!({})), "no alerts");
+    assert_eq!(malformed(json!({"alerts": []})), "no alerts");
+    assert_eq!(malformed(json!({"alerts": {"a": 1}})), "expected a list at /alerts");
+    assert_eq!(malformed(json!({"alerts": [1]})), "expected an alert object");
+    assert_eq!(malformed(json!({"status": "exploded", "alerts": [{}]})), "unknown status 'exploded'");
+    assert_eq!(malformed(json!({"status": 3, "alerts": [{}]})), "expected text at status");
+    assert_eq!(malformed(json!({"alerts": [{"status": false}]})), "expected text at status");
+    assert_eq!(malformed(json!({"alerts": [{"labels": ["a"]}]})), "expected an object at labels");
+    assert_eq!(malformed(json!({"alerts": [{"annotations": {"summary": 1}}]})), "expected text at annotations.summary");
+    assert_eq!(malformed(json!({"alerts": [{"labels": {"severity": {}}}]})), "expected text at labels.severity");
+    assert_eq!(malformed(json!({"alerts": [{"generatorURL": 9}]})), "expected text at generatorURL");
+}
+
+#[test]
+fn huge_notifications_are_cut_to_zulips_limit() {
+    let alerts: Vec<Value> = (0..20).map(|_| alert("firing", &"x".repeat(1_000), "critical")).collect();
+    let (_, _, content) = message(&json!({ "status": "firing", "alerts": alerts }));
+    assert!(content.len() <= MAX_CONTENT_BYTES, "{}", content.len());
+    assert!(content.ends_with("\n[message truncated]"));
+}

@@ -1,0 +1,105 @@
+//! `github`: GitHub's repository and organization webhooks, posted the way Zulip's GitHub
+//! integration posts them.
+//!
+//! The event comes in the `X-GitHub-Event` header. Topics are Zulip's: `repo / branch` for
+//! pushes, `repo / PR #1 Title` and `repo / issue #2 Title` for pull requests and issues (with
+//! their reviews and comments), `repo / checks`, `repo / workflows`, `repo / wiki pages`,
+//! `repo / Deployment on <environment>`, and the repository's name for the rest (the
+//! organization's for an organization's `ping`). Messages name people by their GitHub login.
+//!
+//! Event names for `only_events` / `exclude_events` are GitHub's event, with the action for
+//! pull requests, reviews, issues and releases (`pull_request_opened`, `pull_request_merged`,
+//! `issues_closed`, `release_published`) and without it for the rest (`push`, `star`,
+//! `issue_comment`). Events and actions with nothing to say (a `check_run` still running, a
+//! label added to a pull request) are ignored; unknown ones are unsupported, as in Zulip.
+//!
+//! With a webhook secret, requests must carry GitHub's `X-Hub-Signature-256`.
+
+mod events;
+mod fields;
+mod format;
+#[cfg(test)]
+mod tests;
+
+use hmac::{Hmac, Mac};
+use hookline_messaging::send::MAX_CONTENT_BYTES;
+use hookline_model::credentials::secrets_equal;
+use sha2::Sha256;
+
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload};
+
+const EVENT_HEADER: &str = "X-GitHub-Event";
+const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+/// What Zulip appends to a message cut to its length limit.
+const TRUNCATED: &str = "\n[message truncated]";
+
+pub struct Github;
+
+impl Integration for Github {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "GitHub"
+    }
+
+    fn event_types(&self) -> &'static [&'static str] {
+        events::EVENT_TYPES
+    }
+
+    fn event_header(&self) -> Option<&'static str> {
+        Some(EVENT_HEADER)
+    }
+
+    fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
+        let event = payload.event_type.ok_or(IntegrationError::MissingEventHeader(EVENT_HEADER))?;
+        if !payload.body.is_object() {
+            return Err(IntegrationError::Malformed("expected a JSON object".into()));
+        }
+        let (event, outcome) = events::dispatch(event, payload.body)?;
+        let outcome = match outcome {
+            Outcome::Message { topic, content } => Outcome::Message { topic, content: fit_content(content) },
+            Outcome::Ignore => Outcome::Ignore,
+        };
+        Ok(Handled { event, outcome })
+    }
+
+    /// GitHub signs the body with the webhook's secret: `sha256=<hex HMAC-SHA256>`.
+    fn verify(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {
+        let Some(header) = payload.header(SIGNATURE_HEADER) else {
+            return Err(IntegrationError::BadSignature(
+                "Missing the X-Hub-Signature-256 header: set the same secret on GitHub's webhook".into(),
+            ));
+        };
+        let given = header.strip_prefix("sha256=").and_then(|hex| hex::decode(hex.trim()).ok());
+        let expected = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map(|mut mac| {
+                mac.update(payload.raw);
+                mac.finalize().into_bytes()
+            })
+            .ok();
+        match (given, expected) {
+            (Some(given), Some(expected)) if secrets_equal(&given, &expected) => Ok(()),
+            _ => Err(IntegrationError::BadSignature("Webhook signature verification failed.".into())),
+        }
+    }
+
+    fn sample(&self) -> (Option<&'static str>, &'static str) {
+        (Some("ping"), include_str!("ping.json"))
+    }
+}
+
+/// Cuts a message to the length Zulip allows, the way Zulip does.
+fn fit_content(mut content: String) -> String {
+    if content.len() <= MAX_CONTENT_BYTES {
+        return content;
+    }
+    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
+    while !content.is_char_boundary(end) {
+        end -= 1;
+    }
+    content.truncate(end);
+    content.push_str(TRUNCATED);
+    content
+}

@@ -1,0 +1,26 @@
+//! The registry: every integration, one line each.
+
+use crate::integration::Integration;
+
+pub mod alertmanager;
+pub mod github;
+pub mod gitlab;
+pub mod grafana;
+pub mod json;
+pub mod slack_incoming;
+
+/// Every integration Hookline ships.
+pub static INTEGRATIONS: &[&dyn Integration] = &[
+    &json::Json,
+    &slack_incoming::SlackIncoming,
+    &github::Github,
+    &gitlab::Gitlab,
+    &grafana::Grafana,
+    &alertmanager::Alertmanager,
+];
+
+/// The integration served at `/api/v1/external/<name>`.
+#[must_use]
+pub fn find(name: &str) -> Option<&'static dyn Integration> {
+    INTEGRATIONS.iter().copied().find(|i| i.name() == name)
+}

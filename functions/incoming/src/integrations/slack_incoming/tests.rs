@@ -1,0 +1,345 @@
+use std::fs;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::integration::fit_topic;
+
+fn run(body: &Value) -> Result<Handled, IntegrationError> {
+    SlackIncoming.handle(&Payload { event_type: None, headers: &[], body, raw: b"" })
+}
+
+fn message(body: &Value) -> (String, String) {
+    match run(body).unwrap().outcome {
+        Outcome::Message { topic, content } => (topic, content),
+        Outcome::Ignore => panic!("ignored: {body}"),
+    }
+}
+
+fn content(body: Value) -> String {
+    message(&body).1
+}
+
+fn malformed(body: Value) -> String {
+    match run(&body) {
+        Err(IntegrationError::Malformed(why)) => why,
+        other => panic!("{body}: {other:?}"),
+    }
+}
+
+/// The body of an API Gateway request, parsed as the HTTP layer parses it.
+fn request_body(request: &Value) -> Value {
+    let raw = request["body"].as_str().unwrap();
+    let content_type = request["headers"]["content-type"].as_str().unwrap_or_default();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return serde_json::from_str(raw).unwrap();
+    }
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap();
+    match fields.iter().find(|(name, _)| name == "payload") {
+        Some((_, json)) => serde_json::from_str(json).unwrap(),
+        None => Value::Object(fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect()),
+    }
+}
+
+/// What the HTTP layer answers for a request, in the shape of a fixture's `.expected.json`.
+fn expected_shape(result: Result<Handled, IntegrationError>) -> Value {
+    match result {
+        Ok(Handled { outcome: Outcome::Message { topic, content }, .. }) => {
+            json!({"status": 200, "topic": fit_topic(&topic), "content": content})
+        }
+        Ok(Handled { outcome: Outcome::Ignore, .. }) => json!({"status": 200}),
+        Err(IntegrationError::Unsupported { .. }) => json!({"status": 200, "code": "UNSUPPORTED_WEBHOOK_EVENT_TYPE"}),
+        Err(other) => json!({"status": 400, "msg": other.to_string()}),
+    }
+}
+
+#[test]
+fn every_fixture_gives_its_expected_message() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/incoming/slack_incoming");
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name.ends_with(".expected.json") {
+            continue;
+        }
+        let request: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        // A fixture without its expectation fails below, showing what to write.
+        let expected: Value = fs::read_to_string(path.with_extension("expected.json"))
+            .map_or(Value::Null, |text| serde_json::from_str(&text).unwrap());
+        let headers: Vec<(String, String)> = request["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.as_str().unwrap().to_owned()))
+            .collect();
+        let body = request_body(&request);
+        let raw = request["body"].as_str().unwrap().as_bytes();
+        let result = SlackIncoming.handle(&Payload { event_type: None, headers: &headers, body: &body, raw });
+        let actual = expected_shape(result);
+        if actual != expected {
+            wrong.push(format!("{name}: got {}", serde_json::to_string_pretty(&actual).unwrap()));
+        }
+        checked += 1;
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked >= 5, "only {checked} fixtures in {}", dir.display());
+}
+
+#[test]
+fn the_sample_renders() {
+    let (event, sample) = SlackIncoming.sample();
+    assert_eq!(event, None);
+    let (topic, content) = message(&serde_json::from_str(sample).unwrap());
+    assert_eq!(topic, "deploys");
+    assert_eq!(
+        content,
+        "**billing** 2.14.1 is live on [production](https://billing.example.com)\n\n\
+         ## [Release notes](https://git.example.com/billing/-/releases/2.14.1)\n\n\
+         Faster invoice exports, fixed *rounding* of refunds.\n\n\
+         **Duration**: 3m 12s\n\n\
+         deploybot"
+    );
+}
+
+#[test]
+fn the_topic_is_the_channel_without_its_sigil() {
+    assert_eq!(message(&json!({"channel": "#ops", "text": "hi"})).0, "ops");
+    assert_eq!(message(&json!({"channel": "@ana", "text": "hi"})).0, "ana");
+    assert_eq!(message(&json!({"channel": "C024BE7LR", "text": "hi"})).0, "C024BE7LR");
+    assert_eq!(message(&json!({"channel": "##x", "text": "hi"})).0, "#x");
+    assert_eq!(message(&json!({"text": "hi"})).0, "(no topic)");
+    assert_eq!(message(&json!({"channel": "#", "text": "hi"})).0, "(no topic)");
+    assert_eq!(message(&json!({"channel": null, "text": "hi"})).0, "(no topic)");
+}
+
+#[test]
+fn emphasis_follows_slack_and_zulip() {
+    let cases = [
+        ("some *foo* word", "some **foo** word"),
+        ("*foo*", "**foo**"),
+        ("*foo* *bar*", "**foo** **bar**"),
+        ("*foo*a*bar*", "*foo*a*bar*"),
+        ("some _foo_ word", "some *foo* word"),
+        ("~gone~ and _slanted_ and *bold*.", "~~gone~~ and *slanted* and **bold**."),
+        ("*_both_*", "***both***"),
+        ("(*in parens*)", "(**in parens**)"),
+        ("snake_case_name and 2*3*4", "snake_case_name and 2*3*4"),
+        ("* not bold *", "* not bold *"),
+        ("*across\nlines*", "*across\nlines*"),
+        ("**already markdown**", "**already markdown**"),
+        ("a * b * c", "a * b * c"),
+        ("_", "_"),
+        ("~", "~"),
+    ];
+    for (mrkdwn, markdown) in cases {
+        assert_eq!(to_markdown(mrkdwn, true), markdown, "{mrkdwn}");
+    }
+}
+
+#[test]
+fn code_is_left_alone() {
+    assert_eq!(to_markdown("run `make *all*` then *ship*", true), "run `make *all*` then **ship**");
+    assert_eq!(to_markdown("```\n*x* _y_\n```\n*z*", true), "```\n*x* _y_\n```\n**z**");
+    assert_eq!(to_markdown("a ` lone *tick*", true), "a ` lone **tick**");
+    assert_eq!(to_markdown("``a`b`` *c*", true), "``a`b`` **c**");
+}
+
+#[test]
+fn links_and_mentions_become_markdown() {
+    let cases = [
+        ("<https://x.io|the site>", "[the site](https://x.io)"),
+        ("<https://x.io>", "https://x.io"),
+        ("<https://x.io|https://x.io>", "https://x.io"),
+        ("<https://x.io/?a=1&amp;b=2|A &amp; B>", "[A & B](https://x.io/?a=1&b=2)"),
+        ("<mailto:ops@x.io|ops@x.io>", "[ops@x.io](mailto:ops@x.io)"),
+        ("<@U024BE7LH>", "@U024BE7LH"),
+        ("<@U024BE7LH|bob>", "@bob"),
+        ("<#C024BE7LR|general>", "#general"),
+        ("<#C024BE7LR>", "#C024BE7LR"),
+        ("<!here> <!channel> <!everyone> <!here|here>", "@here @channel @everyone @here"),
+        ("<!subteam^SAZ94GDB8|@oncall>", "@oncall"),
+        ("<!date^1392734382^{date_num}|2014-02-18>", "2014-02-18"),
+        ("a <b> c", "a <b> c"),
+        ("1 < 2 > 0", "1 < 2 > 0"),
+        ("<https://x.io", "<https://x.io"),
+        ("<>", "<>"),
+        ("<not a url|x>", "<not a url|x>"),
+    ];
+    for (mrkdwn, markdown) in cases {
+        assert_eq!(to_markdown(mrkdwn, true), markdown, "{mrkdwn}");
+    }
+}
+
+#[test]
+fn escapes_are_undone_once() {
+    assert_eq!(to_markdown("a &amp; b &lt;c&gt; &amp;lt; &nbsp;", true), "a & b <c> &lt; &nbsp;");
+    // An escaped bracket is text, never a link.
+    assert_eq!(to_markdown("&lt;https://x.io|y&gt;", true), "<https://x.io|y>");
+}
+
+#[test]
+fn emphasis_never_reaches_into_links() {
+    assert_eq!(
+        to_markdown("*<https://x.io/_a_/b|Graph>* and https://x.io/_next_/data *done*", true),
+        "**[Graph](https://x.io/_a_/b)** and https://x.io/_next_/data **done**"
+    );
+    assert_eq!(to_markdown("see https://x.io/~ana/ ~old~", true), "see https://x.io/~ana/ ~~old~~");
+}
+
+#[test]
+fn mrkdwn_false_keeps_emphasis_markers() {
+    assert_eq!(content(json!({"text": "*a* &amp; <https://x.io|b>", "mrkdwn": false})), "*a* & [b](https://x.io)");
+}
+
+#[test]
+fn text_shows_unless_blocks_stand_in_for_it() {
+    let section = json!({"type": "section", "text": {"type": "mrkdwn", "text": "from *blocks*"}});
+    assert_eq!(content(json!({"text": "fallback", "blocks": [section]})), "from **blocks**");
+    let button =
+        json!({"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Go"}}]});
+    assert_eq!(content(json!({"text": "fallback", "blocks": [button]})), "fallback");
+    let rich = json!({"type": "rich_text", "elements": []});
+    assert_eq!(content(json!({"text": "typed *text*", "blocks": [rich]})), "typed **text**");
+    assert_eq!(
+        content(json!({"text": "first", "icon_emoji": ":ghost:", "attachments": [{"text": "second"}]})),
+        ":ghost: first\n\nsecond"
+    );
+}
+
+#[test]
+fn attachments_render_like_zulips() {
+    let attachment = json!({
+        "title": "Sample title.", "title_link": "https://www.google.com",
+        "pretext": "Sample pretext.", "text": "Sample text.",
+        "image_url": "https://example.com/cat.jpg", "footer": "Sample footer.", "ts": 1655945306
+    });
+    assert_eq!(
+        content(json!({"attachments": [attachment]})),
+        "## [Sample title.](https://www.google.com)\n\nSample pretext.\n\nSample text.\n\n\
+         [](https://example.com/cat.jpg)\n\nSample footer.\n\n<time:2022-06-23T00:48:26+00:00>"
+    );
+    let fields = json!({"fields": [
+        {"title": "Requested by", "value": "Some user"},
+        {"title": "Title with null value", "value": null},
+        {"title": "Title without value"},
+        {"title": null, "value": "Value with null title"},
+        {"value": "Value without title"},
+        {"title": null, "value": null}
+    ], "pretext": "Build bla bla succeeded"});
+    assert_eq!(
+        content(json!({"attachments": [fields]})),
+        "Build bla bla succeeded\n\n**Requested by**: Some user\n**Title with null value**\n**Title without value**\n\
+         Value with null title\nValue without title"
+    );
+}
+
+#[test]
+fn attachment_times_take_the_forms_slack_senders_use() {
+    let time = |ts: Value| content(json!({"attachments": [{"text": "t", "ts": ts}]}));
+    assert_eq!(time(json!("1655945306.000200")), "t\n\n<time:2022-06-23T00:48:26+00:00>");
+    assert_eq!(time(json!(951782400)), "t\n\n<time:2000-02-29T00:00:00+00:00>");
+    assert_eq!(time(json!(0)), "t");
+    assert_eq!(time(json!(-5)), "t");
+    assert_eq!(time(json!(1e300)), "t");
+    assert_eq!(time(json!("soon")), "t");
+    assert_eq!(time(json!([1])), "t");
+}
+
+#[test]
+fn blocks_render_like_zulips() {
+    let blocks = json!([
+        {"type": "section", "text": {"type": "mrkdwn", "text": "This is a section block with an accessory image."},
+         "accessory": {"type": "image", "image_url": "https://example.com/cat.jpg", "alt_text": "cute cat"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "This is a section block with a button."},
+         "accessory": {"type": "button", "text": {"type": "plain_text", "text": "Click Me"}, "value": "click_me_123"}},
+        {"type": "section", "fields": [
+            {"type": "plain_text", "text": "one"}, {"type": "plain_text", "text": "two"},
+            {"type": "plain_text", "text": "three"}, {"type": "plain_text", "text": "four"},
+            {"type": "mrkdwn", "text": "*five*\n|5|"}
+        ]}
+    ]);
+    assert_eq!(
+        content(json!({"attachments": [{"blocks": blocks}]})),
+        "This is a section block with an accessory image.\n\n[cute cat](https://example.com/cat.jpg)\n\n\
+         This is a section block with a button.\n\n| | |\n|-|-|\n| one | two |\n| three | four |\n| **five**  5  |  |"
+    );
+}
+
+#[test]
+fn nothing_to_show_sends_nothing() {
+    let outcome = run(&json!({"attachments": [{"title": null, "text": null, "ts": null}]})).unwrap();
+    assert_eq!(outcome, Handled { event: "message".into(), outcome: Outcome::Ignore });
+    let outcome = run(&json!({"blocks": [{"type": "actions", "elements": []}]})).unwrap();
+    assert_eq!(outcome.outcome, Outcome::Ignore);
+}
+
+#[test]
+fn long_lists_are_cut() {
+    let blocks: Vec<Value> = (0..60).map(|_| json!({"type": "divider"})).collect();
+    let text = content(json!({ "blocks": blocks }));
+    assert_eq!(text.matches("----").count(), MAX_BLOCKS);
+    assert!(text.ends_with("----\n\n[and 10 more]"), "{text}");
+    let attachments: Vec<Value> = (0..25).map(|i| json!({ "text": format!("a{i}") })).collect();
+    let text = content(json!({ "attachments": attachments }));
+    assert!(text.ends_with("a19\n\n[and 5 more]"), "{text}");
+    let fields: Vec<Value> = (0..30).map(|i| json!({"title": format!("f{i}"), "value": "v"})).collect();
+    let text = content(json!({"attachments": [{ "fields": fields }]}));
+    assert!(text.ends_with("**f19**: v\n[and 10 more]"), "{text}");
+}
+
+#[test]
+fn garbage_is_malformed() {
+    assert_eq!(malformed(json!({})), "no text, blocks or attachments");
+    assert_eq!(malformed(json!({"text": "  ", "blocks": [], "attachments": null})), "no text, blocks or attachments");
+    assert_eq!(malformed(json!([1, 2])), "expected a JSON object");
+    assert_eq!(malformed(json!("text")), "expected a JSON object");
+    assert_eq!(malformed(json!({"text": 5})), "expected text at text");
+    assert_eq!(malformed(json!({"text": "x", "channel": ["#a"]})), "expected text at channel");
+    assert_eq!(malformed(json!({"blocks": "section"})), "expected a list at /blocks");
+    assert_eq!(malformed(json!({"blocks": [7]})), "expected text at /type");
+    assert_eq!(malformed(json!({"blocks": [{"type": "header"}]})), "expected text at /text");
+    assert_eq!(
+        malformed(json!({"blocks": [{"type": "section", "text": {"type": "mrkdwn"}}]})),
+        "expected text at /text"
+    );
+    assert_eq!(malformed(json!({"blocks": [{"type": "section", "fields": {}}]})), "expected a list at /fields");
+    assert_eq!(malformed(json!({"attachments": ["x"]})), "expected an attachment object");
+    assert_eq!(malformed(json!({"attachments": [{"title": {"a": 1}}]})), "expected text at title");
+    assert_eq!(malformed(json!({"attachments": [{"fields": [3]}]})), "expected an object");
+    assert_eq!(malformed(json!({"attachments": [{"fields": [{"value": [1]}]}]})), "expected text at value");
+}
+
+#[test]
+fn deep_or_odd_values_do_not_panic() {
+    let mut nested = json!("x");
+    for _ in 0..64 {
+        nested = json!({ "type": "section", "text": nested });
+    }
+    let _ = run(&json!({ "blocks": [nested] }));
+    let odd = "<<<>>>&amp&lt;<@|><#|><!|><!^><|>~*_`*_~``~_*\u{0}\u{202e}é́<https://é.io|é>";
+    for formatting in [true, false] {
+        let _ = to_markdown(odd, formatting);
+        let _ = to_markdown(&odd.repeat(50), formatting);
+    }
+    let _ = content(json!({ "text": odd }));
+}
+
+#[test]
+fn long_unclosed_markers_stay_fast() {
+    let text = "*a _b ~c `d ".repeat(20_000);
+    let started = std::time::Instant::now();
+    assert_eq!(to_markdown(&text, true), text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let ticks: String = (1..400).map(|n| format!("{} x ", "`".repeat(n))).collect();
+    assert_eq!(to_markdown(&ticks, true), ticks);
+}
+
+#[test]
+fn huge_messages_are_cut_to_zulips_limit() {
+    let text = content(json!({ "text": "é".repeat(8_000) }));
+    assert!(text.len() <= MAX_CONTENT_BYTES, "{}", text.len());
+    assert!(text.ends_with("é\n[message truncated]"));
+}
