@@ -122,3 +122,32 @@ pub fn fit_topic(topic: &str) -> String {
         cut
     }
 }
+
+/// Zulip's message limit.
+pub const MAX_CONTENT_BYTES: usize = hookline_messaging::send::MAX_CONTENT_BYTES;
+const TRUNCATED: &str = "\n[message truncated]";
+
+/// Cuts a message to the length Zulip allows, the way Zulip does: on a character boundary,
+/// ending with `[message truncated]`.
+#[must_use]
+pub fn fit_content(mut content: String) -> String {
+    if content.len() <= MAX_CONTENT_BYTES {
+        return content;
+    }
+    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
+    while !content.is_char_boundary(end) {
+        end -= 1;
+    }
+    content.truncate(end);
+    content.push_str(TRUNCATED);
+    content
+}
+
+/// The string at `key`: `None` when missing or null, a Malformed error for another type.
+pub fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
+    match value.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
+    }
+}

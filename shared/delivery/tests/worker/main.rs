@@ -185,6 +185,38 @@ async fn retry_after_is_honoured() {
 }
 
 #[tokio::test]
+async fn timeouts_are_retried_and_then_reported_as_an_unavailable_bot() {
+    let config = hookline_delivery::worker::WorkerConfig {
+        timeouts: hookline_delivery::client::Timeouts {
+            connect: Duration::from_secs(1),
+            total: Duration::from_millis(300),
+        },
+        schedule: hookline_delivery::schedule::RetrySchedule { delays: vec![Duration::from_secs(2)] },
+        ..Default::default()
+    };
+    let w = support::world_with(Interface::Zulip, false, config).await;
+    let mut slow = Answer::json(200, r#"{"content": "too late"}"#);
+    slow.delay = Duration::from_secs(2);
+    w.script.always(slow);
+    let trigger = w.say("@**Echo Bot** hurry").await;
+    let (_, first) = w.work().await.unwrap();
+    let JobOutcome::RetryAfter(wait) = first else { panic!("{first:?}") };
+    w.clock.advance(i64::try_from(wait.as_millis()).unwrap());
+    assert_eq!(w.work().await.unwrap().1, JobOutcome::Done);
+    let delivery = only_delivery(&w).await;
+    assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Failed, 2));
+    assert!(
+        delivery
+            .attempts
+            .iter()
+            .all(|a| a.status.is_none() && a.error.as_deref().is_some_and(|e| e.contains("timed out")))
+    );
+    let said: Vec<(Recipient, String)> = w.bot_messages().await.into_iter().map(|m| (m.recipient, m.content)).collect();
+    assert!(said.contains(&(trigger.recipient.clone(), "Failure! Bot is unavailable".to_owned())), "{said:?}");
+    assert!(said.iter().any(|(_, c)| c.contains("Request timed out after 1 seconds.")), "{said:?}");
+}
+
+#[tokio::test]
 async fn final_answers_fail_at_once_with_zulips_wording() {
     for (answer, reply) in [
         (Answer::json(404, "no such hook"), "Failure! Third party responded with 404"),

@@ -122,6 +122,11 @@ pub const START: i64 = 4_000_000_000_000;
 /// Ada, her outgoing bot "Echo Bot" (interface `interface`) pointing at a scripted endpoint,
 /// and the stream `general`. The worker may reach loopback endpoints unless `guarded`.
 pub async fn world(interface: Interface, guarded: bool) -> World {
+    world_with(interface, guarded, WorkerConfig::default()).await
+}
+
+/// [`world`] with the worker configured by `config` (its address policy still set by `guarded`).
+pub async fn world_with(interface: Interface, guarded: bool, config: WorkerConfig) -> World {
     let clock = Arc::new(ManualClock::at(START));
     let store = Arc::new(MemoryStore::new());
     let queue = Arc::new(MemoryQueue::new(clock.clone(), Duration::from_secs(180), 12));
@@ -155,10 +160,7 @@ pub async fn world(interface: Interface, guarded: bool) -> World {
     });
     let bot = store.create_user(realm.id, bot, START).await.unwrap();
     let sender = Arc::new(Sender::new(store.clone(), queue.clone(), clock.clone()));
-    let config = WorkerConfig {
-        policy: AddressPolicy { allow_all_private: !guarded, allowed: Vec::new() },
-        ..WorkerConfig::default()
-    };
+    let config = WorkerConfig { policy: AddressPolicy { allow_all_private: !guarded, allowed: Vec::new() }, ..config };
     let worker = Worker::new(
         store.clone(),
         queue.clone(),

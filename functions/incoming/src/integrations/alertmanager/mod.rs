@@ -20,9 +20,10 @@ use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payloa
 
 /// Alerts shown in one message; the rest are counted.
 const MAX_ALERTS: usize = 20;
+#[cfg(test)]
+use crate::integration::MAX_CONTENT_BYTES;
 /// Zulip's limit on a message, and how it marks a cut one.
-const MAX_CONTENT_BYTES: usize = hookline_messaging::send::MAX_CONTENT_BYTES;
-const TRUNCATED: &str = "\n[message truncated]";
+use crate::integration::{fit_content, optional_text};
 
 pub struct Alertmanager;
 
@@ -136,34 +137,12 @@ fn alert_line(alert: &Value, resolved: bool) -> Result<String, IntegrationError>
     })
 }
 
-/// Cuts a message to the length Zulip allows, the way Zulip does.
-fn fit_content(mut content: String) -> String {
-    if content.len() <= MAX_CONTENT_BYTES {
-        return content;
-    }
-    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
-    content.truncate(end);
-    content.push_str(TRUNCATED);
-    content
-}
-
 /// Zulip's emoji for the usual `severity` labels; unknown severities count as alerts.
 fn severity_emoji(severity: &str) -> &'static str {
     match severity.trim().to_ascii_lowercase().as_str() {
         "warning" | "warn" | "major" => ":warning:",
         "info" | "notice" | "low" | "debug" => ":info:",
         _ => ":alert:",
-    }
-}
-
-fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
     }
 }
 

@@ -21,17 +21,17 @@ mod format;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+use crate::integration::MAX_CONTENT_BYTES;
 use hmac::{Hmac, Mac};
-use hookline_messaging::send::MAX_CONTENT_BYTES;
 use hookline_model::credentials::secrets_equal;
 use sha2::Sha256;
 
+use crate::integration::fit_content;
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload};
 
 const EVENT_HEADER: &str = "X-GitHub-Event";
 const SIGNATURE_HEADER: &str = "x-hub-signature-256";
-/// What Zulip appends to a message cut to its length limit.
-const TRUNCATED: &str = "\n[message truncated]";
 
 pub struct Github;
 
@@ -88,18 +88,4 @@ impl Integration for Github {
     fn sample(&self) -> (Option<&'static str>, &'static str) {
         (Some("ping"), include_str!("ping.json"))
     }
-}
-
-/// Cuts a message to the length Zulip allows, the way Zulip does.
-fn fit_content(mut content: String) -> String {
-    if content.len() <= MAX_CONTENT_BYTES {
-        return content;
-    }
-    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
-    content.truncate(end);
-    content.push_str(TRUNCATED);
-    content
 }

@@ -15,9 +15,10 @@ use serde_json::Value;
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, text};
 
+#[cfg(test)]
+use crate::integration::MAX_CONTENT_BYTES;
 /// Zulip's limit on a message, and how it marks a cut one.
-const MAX_CONTENT_BYTES: usize = hookline_messaging::send::MAX_CONTENT_BYTES;
-const TRUNCATED: &str = "\n[message truncated]";
+use crate::integration::{fit_content, optional_text};
 
 pub struct Gitlab;
 
@@ -176,27 +177,4 @@ fn renderer(event: &str) -> Option<Render> {
         _ => return None,
     };
     Some(render)
-}
-
-/// Cuts a message to the length Zulip allows, the way Zulip does.
-fn fit_content(mut content: String) -> String {
-    if content.len() <= MAX_CONTENT_BYTES {
-        return content;
-    }
-    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
-    content.truncate(end);
-    content.push_str(TRUNCATED);
-    content
-}
-
-/// The string at `key`: `None` when missing or null, Malformed for another type.
-fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
-    }
 }

@@ -17,9 +17,10 @@ use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payloa
 
 /// Alerts shown in one message; the rest are counted.
 pub const MAX_ALERTS: usize = 20;
+#[cfg(test)]
+use crate::integration::MAX_CONTENT_BYTES;
 /// Zulip's limit on a message, and how it marks a cut one.
-const MAX_CONTENT_BYTES: usize = hookline_messaging::send::MAX_CONTENT_BYTES;
-const TRUNCATED: &str = "\n[message truncated]";
+use crate::integration::{fit_content, optional_text};
 /// Go's zero time: Grafana's `endsAt` of an alert that has not ended.
 const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
 
@@ -255,28 +256,6 @@ fn rfc3339_to_the_second(time: &str) -> Option<String> {
         _ => return None,
     };
     Some(format!("{date}T{clock}{offset}"))
-}
-
-/// Cuts a message to the length Zulip allows, the way Zulip does.
-fn fit_content(mut content: String) -> String {
-    if content.len() <= MAX_CONTENT_BYTES {
-        return content;
-    }
-    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
-    content.truncate(end);
-    content.push_str(TRUNCATED);
-    content
-}
-
-fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
-    }
 }
 
 fn non_empty_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {

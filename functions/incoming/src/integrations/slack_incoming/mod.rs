@@ -20,9 +20,10 @@ const MAX_BLOCKS: usize = 50;
 const MAX_ATTACHMENTS: usize = 20;
 /// Fields of a section or an attachment, elements of a context block.
 const MAX_ITEMS: usize = 20;
+#[cfg(test)]
+use crate::integration::MAX_CONTENT_BYTES;
 /// Zulip's limit on a message, and how it marks a cut one.
-const MAX_CONTENT_BYTES: usize = hookline_messaging::send::MAX_CONTENT_BYTES;
-const TRUNCATED: &str = "\n[message truncated]";
+use crate::integration::{fit_content, optional_text};
 
 pub struct SlackIncoming;
 
@@ -91,29 +92,6 @@ impl Integration for SlackIncoming {
             None,
             r##"{"channel": "#deploys", "text": "*billing* 2.14.1 is live on <https://billing.example.com|production>", "attachments": [{"title": "Release notes", "title_link": "https://git.example.com/billing/-/releases/2.14.1", "text": "Faster invoice exports, fixed _rounding_ of refunds.", "fields": [{"title": "Duration", "value": "3m 12s", "short": true}], "footer": "deploybot"}]}"##,
         )
-    }
-}
-
-/// Cuts a message to the length Zulip allows, the way Zulip does.
-fn fit_content(mut content: String) -> String {
-    if content.len() <= MAX_CONTENT_BYTES {
-        return content;
-    }
-    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
-    content.truncate(end);
-    content.push_str(TRUNCATED);
-    content
-}
-
-/// The string at `key`: `None` when missing or null, Malformed for another type.
-fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
     }
 }
 
