@@ -1,5 +1,6 @@
 //! End-to-end tests: `hookline-local` started as a process and driven over real HTTP.
 
+mod e2e_aws;
 mod e2e_incoming;
 mod e2e_management;
 mod e2e_messages;
