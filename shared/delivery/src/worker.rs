@@ -132,12 +132,11 @@ impl Worker {
 
     /// Puts every job of a message's outbox entry on the queue, then removes the entry.
     async fn fan_out(&self, realm: u64, message: u64) -> JobOutcome {
-        let entries = match self.store.pending_outbox(Millis::MAX, Millis::MAX, usize::MAX).await {
-            Ok(entries) => entries,
+        let entry = match self.store.get_outbox(realm, message).await {
+            Ok(Some(entry)) => entry,
+            // Already expanded (this job came twice) or swept.
+            Ok(None) => return JobOutcome::Done,
             Err(e) => return JobOutcome::Broken(e.to_string()),
-        };
-        let Some(entry) = entries.into_iter().find(|e| e.realm_id == realm && e.message_id == message) else {
-            return JobOutcome::Done;
         };
         let jobs: Vec<QueueJob> = entry.jobs.into_iter().map(QueueJob::Deliver).collect();
         for chunk in jobs.chunks(MAX_BATCH) {

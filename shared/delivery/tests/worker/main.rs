@@ -441,3 +441,42 @@ async fn a_redelivery_keeps_the_webhook_id_and_is_not_retried() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_fan_out_job_puts_every_delivery_of_the_outbox_entry_on_the_queue() {
+    use hookline_model::store::MessageStore as _;
+    let w = world(Interface::Zulip, false).await;
+    w.script.always(Answer::json(200, r#"{"content": "fanned"}"#));
+    // A message whose jobs are still in the outbox, handed over as one fan-out job
+    let job = hookline_model::DeliveryJob {
+        realm_id: w.realm.id,
+        message_id: 0,
+        bot_id: w.bot.id,
+        trigger: hookline_model::Trigger::Mention,
+        redelivery: 0,
+    };
+    let draft = hookline_model::MessageDraft {
+        realm_id: w.realm.id,
+        sender_id: w.ada.id,
+        sender_email: w.ada.email.clone(),
+        sender_full_name: w.ada.full_name.clone(),
+        sender_is_bot: false,
+        recipient: Recipient::Stream { stream_id: 1, stream_name: "general".into(), topic: "fan".into() },
+        content: "@**Echo Bot** fan out".into(),
+        timestamp: w.now(),
+        client: "test".into(),
+        outbox: vec![job],
+        reply_to: None,
+        idempotency: None,
+    };
+    let message = w.store.commit_message(draft).await.unwrap();
+    use hookline_model::queue::DeliveryQueue as _;
+    w.queue.enqueue(&[QueueJob::FanOut { realm_id: w.realm.id, message_id: message.id }]).await.unwrap();
+    let (first, outcome) = w.work().await.unwrap();
+    assert!(matches!(first, QueueJob::FanOut { .. }));
+    assert_eq!(outcome, JobOutcome::Done);
+    assert_eq!(w.store.get_outbox(w.realm.id, message.id).await.unwrap(), None, "the entry is cleared once enqueued");
+    let (delivered, _) = w.work().await.expect("the expanded delivery job");
+    assert!(matches!(delivered, QueueJob::Deliver(job) if job.message_id == message.id));
+    assert_eq!(w.bot_messages().await[0].content, "fanned");
+}

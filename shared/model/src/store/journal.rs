@@ -278,6 +278,10 @@ impl MessageStore for JournalStore {
         self.inner.pending_outbox(created_before, now, limit).await
     }
 
+    async fn get_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<Option<OutboxEntry>> {
+        self.inner.get_outbox(realm, message).await
+    }
+
     async fn claim_outbox(&self, realm: RealmId, message: MessageId, now: Millis, until: Millis) -> StoreResult<bool> {
         let write = Write::ClaimOutbox { realm, message, now, until };
         self.logged(write, self.inner.claim_outbox(realm, message, now, until)).await

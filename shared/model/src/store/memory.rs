@@ -369,6 +369,10 @@ impl MessageStore for MemoryStore {
             .collect())
     }
 
+    async fn get_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<Option<OutboxEntry>> {
+        Ok(self.lock().outbox.get(&(realm, message)).cloned())
+    }
+
     async fn claim_outbox(&self, realm: RealmId, message: MessageId, now: Millis, until: Millis) -> StoreResult<bool> {
         let mut state = self.lock();
         match state.outbox.get_mut(&(realm, message)) {

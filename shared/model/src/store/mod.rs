@@ -151,6 +151,8 @@ pub trait MessageStore: Send + Sync {
 
     /// Outbox entries created before `created_before` and not claimed at `now`.
     async fn pending_outbox(&self, created_before: Millis, now: Millis, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
+    /// A message's outbox entry, claimed or not.
+    async fn get_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<Option<OutboxEntry>>;
     /// Claims an outbox entry until `until`; `false` if it is gone or claimed by someone else.
     async fn claim_outbox(&self, realm: RealmId, message: MessageId, now: Millis, until: Millis) -> StoreResult<bool>;
     /// Removes the entry once its jobs are on the queue.

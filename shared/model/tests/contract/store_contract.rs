@@ -345,8 +345,10 @@ pub async fn a_commit_that_triggers_bots_leaves_an_outbox_entry_to_claim(store: 
     assert!(!store.claim_outbox(acme.id, message.id, later + 2, later + 2_000).await.unwrap());
     assert!(store.pending_outbox(later, later + 500, 100).await.unwrap().iter().all(|e| e.realm_id != acme.id));
     assert!(store.claim_outbox(acme.id, message.id, later + 1_000, later + 3_000).await.unwrap());
+    assert_eq!(store.get_outbox(acme.id, message.id).await.unwrap().map(|e| e.jobs.len()), Some(3));
     // AND once deleted it is gone
     store.delete_outbox(acme.id, message.id).await.unwrap();
+    assert_eq!(store.get_outbox(acme.id, message.id).await.unwrap(), None);
     assert!(!store.claim_outbox(acme.id, message.id, later + 9_000, later + 10_000).await.unwrap());
 }
 

@@ -254,6 +254,10 @@ impl MessageStore for DynamoStore {
         Ok(found)
     }
 
+    async fn get_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<Option<OutboxEntry>> {
+        self.get(keys::outbox(realm, message)).await
+    }
+
     async fn claim_outbox(&self, realm: RealmId, message: MessageId, now: Millis, until: Millis) -> StoreResult<bool> {
         let out = self
             .client
