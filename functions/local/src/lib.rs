@@ -149,12 +149,14 @@ pub async fn run_schedules(services: Arc<Services>, mut shutdown: tokio::sync::w
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: Arc<Services>,
+    options: &Options,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let functions = Arc::new(Functions::new(services.clone()).map_err(std::io::Error::other)?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let schedules = tokio::spawn(run_schedules(services.clone(), stopped.clone()));
-    let runner = SqsRunner::new(services.queue.clone(), Arc::new(WorkerHandler(functions.worker.clone())));
+    let handler = Arc::new(WorkerHandler(functions.worker.clone()));
+    let runner = SqsRunner::new(services.queue.clone(), handler, options.delivery_concurrency);
     let deliveries = tokio::spawn(runner.run(stopped));
     let served = axum::serve(listener, router(functions).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)

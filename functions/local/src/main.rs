@@ -65,5 +65,5 @@ async fn run(options: options::Options) -> Result<(), String> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };
-    serve(listener, services, shutdown).await.map_err(|e| e.to_string())
+    serve(listener, services, &options, shutdown).await.map_err(|e| e.to_string())
 }

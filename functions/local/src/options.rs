@@ -19,6 +19,8 @@ Options:
                               or creates the queue hookline-deliveries and its dead-letter queue
   --public-url URL            The URL clients reach this stack at [default: http://<listen>]
   --allow-private-endpoints   Let bot endpoints live on loopback and private addresses
+  --delivery-concurrency N    Delivery batches run at once, as Lambda's concurrent
+                              invocations of the worker [default: 10]
   --demo                      Create a demo realm, user and stream, and print their credentials
   -h, --help                  Print this help
 
@@ -41,6 +43,8 @@ pub struct Options {
     pub public_url: Option<String>,
     pub allow_private_endpoints: bool,
     pub demo: bool,
+    /// How many batches the emulated SQS event source runs at once.
+    pub delivery_concurrency: usize,
 }
 
 impl Default for Options {
@@ -53,6 +57,7 @@ impl Default for Options {
             public_url: None,
             allow_private_endpoints: false,
             demo: false,
+            delivery_concurrency: crate::sqs_runner::DEFAULT_CONCURRENCY,
         }
     }
 }
@@ -97,6 +102,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--public-url" => options.public_url = Some(value("--public-url")?),
             "--allow-private-endpoints" => options.allow_private_endpoints = true,
             "--demo" => options.demo = true,
+            "--delivery-concurrency" => options.delivery_concurrency = count(&value("--delivery-concurrency")?)?,
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -105,6 +111,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         return Err("--data-dir keeps the embedded store; it does not apply to --store dynamodb".into());
     }
     Ok(Command::Run(options))
+}
+
+/// A positive whole number.
+fn count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{text}' is not a positive number")),
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +141,9 @@ mod tests {
         assert_eq!(o.data_dir, Some(PathBuf::from("/tmp/x")));
         assert_eq!((o.queue, o.store, o.demo), (Backend::Aws, Backend::Embedded, true));
         assert_eq!(parse_args(&["--help"]).unwrap(), Command::Help);
+        let Command::Run(o) = parse_args(&["--delivery-concurrency", "3"]).unwrap() else { panic!("not a run") };
+        assert_eq!(o.delivery_concurrency, 3);
+        assert_eq!(Options::default().delivery_concurrency, 10);
     }
 
     #[test]
@@ -135,5 +152,6 @@ mod tests {
         assert!(parse_args(&["--store", "redis"]).unwrap_err().contains("unknown store"));
         assert!(parse_args(&["--frobnicate"]).unwrap_err().contains("unknown option"));
         assert!(parse_args(&["--store", "dynamodb", "--data-dir", "x"]).is_err());
+        assert!(parse_args(&["--delivery-concurrency", "0"]).unwrap_err().contains("positive"));
     }
 }

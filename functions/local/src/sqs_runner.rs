@@ -2,6 +2,9 @@
 //! one SQS event, delete the ones it did not report in `batchItemFailures`, and leave the
 //! failed ones to come back when their visibility runs out (the handler may have changed it).
 //! A handler error fails the whole batch, as in Lambda. Dead-lettering is the queue's.
+//!
+//! As Lambda's poller does, batches run concurrently: up to `concurrency` invocations at once,
+//! so one slow batch (a bot that hangs until its timeout) never holds up the others.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +13,11 @@ use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use hookline_model::queue::{DeliveryQueue, MAX_BATCH, ReceivedJob};
 use serde_json::json;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+/// Concurrent invocations of the SQS-triggered function unless configured otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 10;
 
 /// An SQS-triggered function.
 #[async_trait]
@@ -49,26 +56,45 @@ pub struct SqsRunner {
     queue: Arc<dyn DeliveryQueue>,
     handler: Arc<dyn SqsHandler>,
     queue_arn: String,
+    concurrency: usize,
 }
 
 impl SqsRunner {
+    /// A runner of at most `concurrency` (at least 1) invocations at once.
     #[must_use]
-    pub fn new(queue: Arc<dyn DeliveryQueue>, handler: Arc<dyn SqsHandler>) -> Self {
-        Self { queue, handler, queue_arn: "arn:aws:sqs:us-east-1:000000000000:hookline-deliveries".into() }
+    pub fn new(queue: Arc<dyn DeliveryQueue>, handler: Arc<dyn SqsHandler>, concurrency: usize) -> Self {
+        Self {
+            queue,
+            handler,
+            queue_arn: "arn:aws:sqs:us-east-1:000000000000:hookline-deliveries".into(),
+            concurrency: concurrency.max(1),
+        }
     }
 
     /// Receives one batch (waiting up to `wait`) and runs it; returns how many jobs it held.
     pub async fn run_once(&self, wait: Duration) -> usize {
-        let jobs = match self.queue.receive(MAX_BATCH, wait).await {
+        let jobs = self.receive(wait).await;
+        let count = jobs.len();
+        self.invoke(jobs).await;
+        count
+    }
+
+    /// Up to one batch, waiting up to `wait` for the first job.
+    async fn receive(&self, wait: Duration) -> Vec<ReceivedJob> {
+        match self.queue.receive(MAX_BATCH, wait).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 tracing::warn!(error = %e, "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                return 0;
+                Vec::new()
             }
-        };
+        }
+    }
+
+    /// One invocation of the function with `jobs`, then the deletes of the ones that succeeded.
+    async fn invoke(&self, jobs: Vec<ReceivedJob>) {
         if jobs.is_empty() {
-            return 0;
+            return;
         }
         match self.handler.handle(sqs_event(&jobs, &self.queue_arn)).await {
             Ok(response) => {
@@ -86,20 +112,44 @@ impl SqsRunner {
                 tracing::error!(error = %e, jobs = jobs.len(), "function failed; the whole batch will be retried")
             }
         }
-        jobs.len()
     }
 
-    /// Polls until `shutdown` turns true.
+    /// Polls until `shutdown` turns true, running up to `concurrency` batches at once: a
+    /// batch is received only when an invocation is free, so jobs wait on the queue (where
+    /// their visibility timeout has not started) rather than in the runner. At shutdown the
+    /// running invocations are dropped; their jobs come back after the visibility timeout.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        loop {
-            tokio::select! {
-                _ = self.run_once(Duration::from_secs(1)) => {}
-                _ = shutdown.changed() => {}
+        let this = Arc::new(self);
+        let free = Arc::new(Semaphore::new(this.concurrency));
+        let mut running = JoinSet::new();
+        while !*shutdown.borrow() {
+            let received = async {
+                let permit = free.clone().acquire_owned().await.ok()?;
+                Some((permit, this.receive(Duration::from_secs(1)).await))
+            };
+            let (permit, jobs) = tokio::select! {
+                received = received => match received {
+                    Some(received) => received,
+                    None => return,
+                },
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if jobs.is_empty() {
+                continue;
             }
-            if *shutdown.borrow() {
-                return;
-            }
+            let runner = this.clone();
+            running.spawn(async move {
+                runner.invoke(jobs).await;
+                drop(permit);
+            });
+            while running.try_join_next().is_some() {}
         }
+        running.shutdown().await;
     }
 }
 
@@ -162,7 +212,7 @@ mod tests {
         let clock = Arc::new(ManualClock::at(0));
         let queue = Arc::new(MemoryQueue::new(clock.clone(), Duration::from_secs(30), 3));
         let handler = Arc::new(handler);
-        let runner = SqsRunner::new(queue.clone(), handler.clone());
+        let runner = SqsRunner::new(queue.clone(), handler.clone(), DEFAULT_CONCURRENCY);
         (clock, queue, handler, runner)
     }
 
@@ -204,5 +254,91 @@ mod tests {
         assert_eq!(runner.run_once(Duration::ZERO).await, 0);
         assert!(queue.is_empty());
         assert_eq!(queue.receive_dead_letters(10).await.unwrap().len(), 2);
+    }
+
+    /// Hangs on the jobs of chosen messages until released; notes when each job arrives.
+    struct HangingHandler {
+        hang_on: Vec<u64>,
+        release: tokio::sync::Semaphore,
+        arrived: tokio::sync::mpsc::UnboundedSender<(u64, tokio::time::Instant)>,
+    }
+
+    #[async_trait]
+    impl SqsHandler for HangingHandler {
+        async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, String> {
+            for record in &event.records {
+                let Ok(QueueJob::Deliver(job)) = serde_json::from_str(record.body.as_deref().unwrap_or("")) else {
+                    return Err("unexpected job".into());
+                };
+                let _ = self.arrived.send((job.message_id, tokio::time::Instant::now()));
+                if self.hang_on.contains(&job.message_id) {
+                    let _ = self.release.acquire().await.map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(SqsBatchResponse::default())
+        }
+    }
+
+    type Arrivals = tokio::sync::mpsc::UnboundedReceiver<(u64, tokio::time::Instant)>;
+
+    fn hanging_runner(
+        hang_on: Vec<u64>,
+        concurrency: usize,
+    ) -> (Arc<MemoryQueue>, Arc<HangingHandler>, Arrivals, SqsRunner) {
+        let queue = Arc::new(MemoryQueue::new(Arc::new(hookline_model::SystemClock), Duration::from_secs(30), 3));
+        let (arrived, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        let handler = Arc::new(HangingHandler { hang_on, release: tokio::sync::Semaphore::new(0), arrived });
+        let runner = SqsRunner::new(queue.clone(), handler.clone(), concurrency);
+        (queue, handler, arrivals, runner)
+    }
+
+    fn job(message_id: u64) -> QueueJob {
+        QueueJob::Deliver(DeliveryJob {
+            realm_id: message_id,
+            message_id,
+            bot_id: 2,
+            trigger: Trigger::Mention,
+            redelivery: 0,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hanging_batch_does_not_hold_up_the_next_one() {
+        let (queue, handler, mut arrivals, runner) = hanging_runner(vec![1], DEFAULT_CONCURRENCY);
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn(runner.run(stopped));
+        queue.enqueue(&[job(1)]).await.unwrap();
+        assert_eq!(arrivals.recv().await.unwrap().0, 1, "the hanging job is being handled");
+
+        // WHEN another realm's job arrives while the first batch hangs
+        let sent = tokio::time::Instant::now();
+        queue.enqueue(&[job(2)]).await.unwrap();
+        let (id, at) = tokio::time::timeout(Duration::from_secs(2), arrivals.recv()).await.unwrap().unwrap();
+        // THEN it is handled at once, not after the hanging one
+        assert_eq!(id, 2);
+        assert!(at - sent < Duration::from_millis(500), "waited {:?}", at - sent);
+        handler.release.add_permits(1);
+        stop.send(true).unwrap();
+        running.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_the_configured_number_of_batches_run_at_once() {
+        let (queue, handler, mut arrivals, runner) = hanging_runner(vec![1, 2, 3], 2);
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn(runner.run(stopped));
+        for id in 1..=2 {
+            queue.enqueue(&[job(id)]).await.unwrap();
+            assert_eq!(arrivals.recv().await.unwrap().0, id);
+        }
+        queue.enqueue(&[job(3)]).await.unwrap();
+        // Both invocations hang: the third batch waits on the queue
+        assert!(tokio::time::timeout(Duration::from_millis(300), arrivals.recv()).await.is_err());
+        assert_eq!(queue.len(), 3);
+        handler.release.add_permits(1);
+        assert_eq!(tokio::time::timeout(Duration::from_secs(2), arrivals.recv()).await.unwrap().unwrap().0, 3);
+        handler.release.add_permits(2);
+        stop.send(true).unwrap();
+        running.await.unwrap();
     }
 }

@@ -1,9 +1,11 @@
 //! End-to-end tests: `hookline-local` started as a process and driven over real HTTP.
 
 mod e2e_aws;
+mod e2e_concurrency;
 mod e2e_incoming;
 mod e2e_management;
 mod e2e_messages;
 mod e2e_outgoing;
 mod e2e_readme;
+mod receiver;
 mod support;
