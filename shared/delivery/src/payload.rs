@@ -27,7 +27,8 @@ pub enum PayloadError {
 /// What a payload is built from.
 pub struct PayloadInput<'a> {
     pub message: &'a Message,
-    /// `format::message_json(message, directory, true)` with rendered HTML content
+    /// `format::message_json(message, directory, false)`: the raw Markdown in `content`,
+    /// `content_type` `text/x-markdown`, and the HTML in `rendered_content`
     pub message_json: &'a Value,
     pub realm: &'a Realm,
     pub bot: &'a User,
@@ -62,15 +63,16 @@ fn zulip_body(input: &PayloadInput<'_>) -> OutgoingBody {
     OutgoingBody { content_type: JSON, bytes: serde_json::to_vec(&body).expect("a JSON value always serializes") }
 }
 
-/// The message as Zulip puts it in the payload: the raw Markdown in `content` alongside the
-/// HTML in `rendered_content`, without the per-reader fields (`flags`, `content_type`) that
-/// Zulip leaves out of webhook payloads.
+/// The message as Zulip puts it in the payload (`MessageDict.finalize_payload` with
+/// `apply_markdown=False, keep_rendered_content=True`): the raw Markdown in `content`,
+/// `content_type` `text/x-markdown`, the HTML in `rendered_content`, and no `flags`, which
+/// belong to a reader and are not part of the message.
 fn zulip_message(input: &PayloadInput<'_>) -> Value {
     let mut message = input.message_json.clone();
     if let Some(fields) = message.as_object_mut() {
         fields.insert("content".to_owned(), Value::String(input.message.content.clone()));
+        fields.insert("content_type".to_owned(), Value::String("text/x-markdown".to_owned()));
         fields.remove("flags");
-        fields.remove("content_type");
     }
     message
 }
@@ -108,14 +110,15 @@ mod tests {
     use super::*;
 
     fn realm() -> Realm {
-        Realm {
-            id: 3,
-            string_id: "acme".into(),
-            name: "Acme".into(),
-            host: "acme.example.com".into(),
-            public_url: "https://acme.example.com".into(),
-            created_at: 0,
-        }
+        serde_json::from_value(json!({
+            "id": 3,
+            "string_id": "acme",
+            "name": "Acme",
+            "host": "acme.example.com",
+            "public_url": "https://acme.example.com",
+            "created_at": 0,
+        }))
+        .expect("a realm")
     }
 
     fn bot() -> User {
@@ -152,21 +155,29 @@ mod tests {
     }
 
     fn stream_message() -> Message {
-        Message {
-            realm_id: 3,
-            id: 77,
-            sender_id: 5,
-            sender_email: "iago@acme.example.com".into(),
-            sender_full_name: "Iago".into(),
-            sender_is_bot: false,
-            recipient: Recipient::Stream { stream_id: 9, stream_name: "Verona".into(), topic: "lunch".into() },
-            content: "@**Helper** what's for *lunch*?".into(),
-            timestamp: 1_527_876_931_250,
-            client: "website".into(),
-        }
+        let recipient = Recipient::Stream { stream_id: 9, stream_name: "Verona".into(), topic: "lunch".into() };
+        message_from(recipient)
     }
 
-    /// What `format::message_json(message, directory, true)` gives for [`stream_message`].
+    /// A message from Iago to `recipient` (read from JSON, so fields the model defaults need
+    /// not be spelled out).
+    fn message_from(recipient: Recipient) -> Message {
+        serde_json::from_value(json!({
+            "realm_id": 3,
+            "id": 77,
+            "sender_id": 5,
+            "sender_email": "iago@acme.example.com",
+            "sender_full_name": "Iago",
+            "sender_is_bot": false,
+            "recipient": recipient,
+            "content": "@**Helper** what's for *lunch*?",
+            "timestamp": 1_527_876_931_250_i64,
+            "client": "website",
+        }))
+        .expect("a message")
+    }
+
+    /// What `format::message_json(message, directory, false)` gives for [`stream_message`].
     fn stream_message_json() -> Value {
         json!({
             "id": 77,
@@ -181,16 +192,20 @@ mod tests {
             "subject": "lunch",
             "topic_links": [],
             "timestamp": 1_527_876_931,
-            "content": "<p>@Helper what's for <em>lunch</em>?</p>",
-            "content_type": "text/html",
+            "content": "@**Helper** what's for *lunch*?",
+            "content_type": "text/x-markdown",
             "rendered_content": "<p>@Helper what's for <em>lunch</em>?</p>",
             "client": "website",
-            "avatar_url": null,
+            "avatar_url": avatar(),
             "is_me_message": false,
             "reactions": [],
             "submessages": [],
             "flags": ["read"],
         })
+    }
+
+    fn avatar() -> String {
+        hookline_messaging::format::avatar_url("iago@acme.example.com")
     }
 
     fn body_for(message: &Message, message_json: &Value, interface: Interface, trigger: Trigger) -> OutgoingBody {
@@ -226,9 +241,10 @@ mod tests {
                     "topic_links": [],
                     "timestamp": 1_527_876_931,
                     "content": "@**Helper** what's for *lunch*?",
+                    "content_type": "text/x-markdown",
                     "rendered_content": "<p>@Helper what's for <em>lunch</em>?</p>",
                     "client": "website",
-                    "avatar_url": null,
+                    "avatar_url": avatar(),
                     "is_me_message": false,
                     "reactions": [],
                     "submessages": [],
@@ -255,7 +271,7 @@ mod tests {
 
     #[test]
     fn zulip_format_sends_direct_messages_with_their_recipients() {
-        let message = Message { recipient: Recipient::direct(5, [20]), ..stream_message() };
+        let message = message_from(Recipient::direct(5, [20]));
         let people = json!([
             {"id": 5, "email": "iago@acme.example.com", "full_name": "Iago", "is_mirror_dummy": false},
             {"id": 20, "email": "helper-bot@acme.example.com", "full_name": "Helper", "is_mirror_dummy": false},
@@ -308,7 +324,7 @@ mod tests {
 
     #[test]
     fn slack_format_refuses_direct_messages() {
-        let message = Message { recipient: Recipient::direct(5, [20]), ..stream_message() };
+        let message = message_from(Recipient::direct(5, [20]));
         let (realm, bot, service) = (realm(), bot(), service(Interface::Slack));
         let message_json = stream_message_json();
         let input = PayloadInput {

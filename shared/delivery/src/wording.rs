@@ -137,19 +137,22 @@ mod tests {
 
     const LINK: &str = "https://acme.example.com/#narrow/channel/9-Verona/topic/lunch/near/77";
 
+    /// A message to `recipient` (read from JSON, so fields the model defaults need not be
+    /// spelled out).
     fn message(recipient: Recipient) -> Message {
-        Message {
-            realm_id: 3,
-            id: 77,
-            sender_id: 5,
-            sender_email: "iago@acme.example.com".into(),
-            sender_full_name: "Iago".into(),
-            sender_is_bot: false,
-            recipient,
-            content: "@**Helper** hi".into(),
-            timestamp: 0,
-            client: "website".into(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "realm_id": 3,
+            "id": 77,
+            "sender_id": 5,
+            "sender_email": "iago@acme.example.com",
+            "sender_full_name": "Iago",
+            "sender_is_bot": false,
+            "recipient": recipient,
+            "content": "@**Helper** hi",
+            "timestamp": 0,
+            "client": "website",
+        }))
+        .expect("a message")
     }
 
     #[test]

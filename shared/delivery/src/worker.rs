@@ -53,6 +53,10 @@ impl Default for WorkerConfig {
     }
 }
 
+/// The client every message the worker posts is sent with (replies, `Failure!` replies, owner
+/// notices), as Zulip's `send_response_message` sends them.
+pub const REPLY_CLIENT: &str = "OutgoingWebhookResponse";
+
 const MINUTE: Millis = 60_000;
 const DAY: Millis = 24 * 60 * MINUTE;
 
@@ -186,7 +190,7 @@ impl Worker {
         }
 
         let directory = self.sender.directory(&realm).await?;
-        let rendered = message_json(&message, &directory, true);
+        let rendered = message_json(&message, &directory, false);
         let input = PayloadInput {
             message: &message,
             message_json: &rendered,
@@ -345,7 +349,7 @@ impl Worker {
             sender: bot.clone(),
             destination: Destination::Thread(message.recipient.clone()),
             content: text,
-            client: "Hookline".into(),
+            client: REPLY_CLIENT.into(),
             idempotency_key: None,
             reply_to: Some(delivery.id),
         };
@@ -448,7 +452,7 @@ impl Worker {
             sender: bot.clone(),
             destination,
             content,
-            client: "Hookline".into(),
+            client: REPLY_CLIENT.into(),
             idempotency_key: None,
             reply_to: None,
         };

@@ -2,6 +2,7 @@
 //! an outgoing webhook's payload.
 
 use hookline_model::{Message, Recipient};
+use md5::{Digest as _, Md5};
 use serde_json::{Value, json};
 
 use crate::directory::Directory;
@@ -25,6 +26,14 @@ pub fn recipient_id(recipient: &Recipient) -> u64 {
             hash % (1 << 31)
         }
     }
+}
+
+/// The avatar Zulip serves for a user who has not uploaded one: Gravatar's identicon for the
+/// MD5 of the lowercased email, at avatar version 1. The same URL for the same email, always.
+#[must_use]
+pub fn avatar_url(email: &str) -> String {
+    let hash = Md5::digest(email.to_lowercase().as_bytes());
+    format!("https://secure.gravatar.com/avatar/{hash:x}?d=identicon&version=1")
 }
 
 /// The message's content rendered to HTML, with its mentions resolved in `directory`.
@@ -76,14 +85,102 @@ pub fn message_json(message: &Message, directory: &Directory, apply_markdown: bo
         "content_type": if apply_markdown { "text/html" } else { "text/x-markdown" },
         "rendered_content": rendered,
         "client": message.client,
-        "avatar_url": null,
+        "avatar_url": avatar_url(&message.sender_email),
         "is_me_message": message.content.starts_with("/me "),
-        "reactions": [],
+        "reactions": reactions_json(message, directory),
         "submessages": [],
         "flags": ["read"],
     });
     if let Some(id) = stream_id {
         value["stream_id"] = json!(id);
     }
+    if let Some(edited) = message.last_edit_timestamp {
+        value["last_edit_timestamp"] = json!(edited / 1000);
+    }
     value
+}
+
+/// A message's reactions as Zulip lists them, each with the user who reacted.
+fn reactions_json(message: &Message, directory: &Directory) -> Value {
+    message
+        .reactions
+        .iter()
+        .map(|r| {
+            let user = directory.user(r.user_id);
+            json!({
+                "emoji_name": r.emoji_name,
+                "emoji_code": r.emoji_code,
+                "reaction_type": r.reaction_type,
+                "user_id": r.user_id,
+                "user": {
+                    "id": r.user_id,
+                    "email": user.map_or("", |u| u.email.as_str()),
+                    "full_name": user.map_or("", |u| u.full_name.as_str()),
+                    "is_mirror_dummy": false,
+                },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_model::Realm;
+
+    use super::*;
+
+    fn directory() -> Directory {
+        let realm: Realm = serde_json::from_value(json!({
+            "id": 1,
+            "string_id": "zulip",
+            "name": "Zulip",
+            "host": "zulip.example.com",
+            "public_url": "https://zulip.example.com",
+            "created_at": 0,
+        }))
+        .expect("a realm");
+        Directory { realm, users: vec![], services: vec![], streams: vec![] }
+    }
+
+    /// A stream message from `sender_email` (read from JSON, so fields the model defaults need
+    /// not be spelled out).
+    fn message(sender_email: &str) -> Message {
+        let recipient = Recipient::Stream { stream_id: 2, stream_name: "Verona".into(), topic: "lunch".into() };
+        serde_json::from_value(json!({
+            "realm_id": 1,
+            "id": 7,
+            "sender_id": 3,
+            "sender_email": sender_email,
+            "sender_full_name": "Iago",
+            "sender_is_bot": false,
+            "recipient": recipient,
+            "content": "*hi*",
+            "timestamp": 1_000_500,
+            "client": "website",
+        }))
+        .expect("a message")
+    }
+
+    #[test]
+    fn every_user_has_zulips_gravatar_style_avatar() {
+        let expected = "https://secure.gravatar.com/avatar/af4f06322c177ef4e1e9b2c424986b54?d=identicon&version=1";
+        assert_eq!(avatar_url("iago@zulip.com"), expected);
+        assert_eq!(avatar_url("Iago@Zulip.COM"), expected, "the hash is of the lowercased email");
+        assert_ne!(avatar_url("hamlet@zulip.com"), expected);
+    }
+
+    #[test]
+    fn message_json_shows_the_senders_avatar_and_the_content_type() {
+        let markdown = message_json(&message("Iago@zulip.com"), &directory(), false);
+        assert_eq!(markdown["avatar_url"], avatar_url("iago@zulip.com"));
+        assert_eq!(
+            (markdown["content"].as_str(), markdown["content_type"].as_str()),
+            (Some("*hi*"), Some("text/x-markdown"))
+        );
+        let html = message_json(&message("iago@zulip.com"), &directory(), true);
+        assert_eq!(html["content_type"], "text/html");
+        assert_eq!(html["content"], html["rendered_content"]);
+        assert_eq!(html["avatar_url"], markdown["avatar_url"]);
+        assert_eq!(html["timestamp"], 1000);
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hookline_delivery::worker::JobOutcome;
 use hookline_model::delivery::QueueJob;
-use hookline_model::store::{DeliveryStore as _, ServiceStore as _};
+use hookline_model::store::{DeliveryStore as _, ServiceStore as _, StreamStore as _};
 use hookline_model::user::Interface;
 use hookline_model::{DeliveryState, Recipient};
 use serde_json::Value;
@@ -52,6 +52,7 @@ async fn a_mention_is_posted_in_zulips_format_and_the_reply_lands_in_the_same_to
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].content, "pong from the bot");
     assert_eq!(replies[0].recipient, trigger.recipient);
+    assert_eq!(replies[0].client, "OutgoingWebhookResponse");
     let delivery = only_delivery(&w).await;
     assert_eq!(
         (delivery.state, delivery.attempt_count, delivery.reply_message_id),
@@ -59,6 +60,72 @@ async fn a_mention_is_posted_in_zulips_format_and_the_reply_lands_in_the_same_to
     );
     assert_eq!(delivery.attempts[0].status, Some(200));
     assert!(w.work().await.is_none(), "the reply, from a bot, triggered nothing");
+}
+
+#[tokio::test]
+async fn the_zulip_payload_has_zulips_fields_and_nothing_else() {
+    let w = world(Interface::Zulip, false).await;
+    let trigger = w.say("@**Echo Bot** what's for *lunch*?").await;
+    w.work().await.unwrap();
+    let mut payload = json_body(&w.script.received()[0]);
+    let rendered = payload["message"]["rendered_content"].take();
+    assert!(rendered.as_str().unwrap().contains("<em>lunch</em>"), "{rendered}");
+    let stream_id = w.store.find_stream(w.realm.id, "general").await.unwrap().unwrap().id;
+    let expected = serde_json::json!({
+        "data": "@**Echo Bot** what's for *lunch*?",
+        "token": "the-service-token",
+        "trigger": "mention",
+        "bot_email": "echo-bot@acme.test",
+        "bot_full_name": "Echo Bot",
+        "message": {
+            "id": trigger.id,
+            "sender_id": w.ada.id,
+            "sender_email": "ada@acme.test",
+            "sender_full_name": "Ada",
+            "sender_realm_str": "acme",
+            "type": "stream",
+            "stream_id": stream_id,
+            "display_recipient": "general",
+            "recipient_id": stream_id,
+            "subject": "lunch",
+            "topic_links": [],
+            "timestamp": support::START / 1000,
+            "content": "@**Echo Bot** what's for *lunch*?",
+            "content_type": "text/x-markdown",
+            "rendered_content": null,
+            "client": "test",
+            "avatar_url": hookline_messaging::format::avatar_url("ada@acme.test"),
+            "is_me_message": false,
+            "reactions": [],
+            "submessages": [],
+        },
+    });
+    assert_eq!(payload, expected);
+    assert!(
+        payload["message"]["avatar_url"].as_str().unwrap().starts_with("https://secure.gravatar.com/avatar/"),
+        "{payload}"
+    );
+
+    // A direct message lists its participants, and `/me` messages are flagged.
+    w.dm("/me waves").await;
+    w.work().await.unwrap();
+    let payload = json_body(&w.script.received()[1]);
+    let people: Vec<(u64, &str)> = payload["message"]["display_recipient"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_u64().unwrap(), p["email"].as_str().unwrap()))
+        .collect();
+    assert_eq!(people, [(w.ada.id, "ada@acme.test"), (w.bot.id, "echo-bot@acme.test")]);
+    assert_eq!(
+        (payload["trigger"].as_str(), payload["message"]["type"].as_str()),
+        (Some("direct_message"), Some("private"))
+    );
+    assert_eq!(
+        (payload["message"]["subject"].as_str(), payload["message"]["is_me_message"].as_bool()),
+        (Some(""), Some(true))
+    );
+    assert!(payload["message"].get("stream_id").is_none() && payload["message"].get("flags").is_none(), "{payload}");
 }
 
 #[tokio::test]
