@@ -62,16 +62,19 @@ pub struct HttpOutcome {
     pub latency: Duration,
 }
 
-/// Why no response came back.
+/// Why no response came back. The text of each is what the delivery log records: Zulip's words
+/// with the cause beside them.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TransportError {
     /// No complete response within the timeout (in whole seconds, rounded up).
     #[error("Request timed out after {0} seconds.")]
     Timeout(u64),
-    /// The connection failed or broke; the detail is for logs.
-    #[error("A connection error occurred. Is my bot server down?")]
+    /// The connection failed or broke, or the answer could not be read; the cause says which
+    /// ("the connection was refused: …", "the answer's headers are too large: …").
+    #[error("A connection error occurred. Is my bot server down? ({0})")]
     Connection(String),
-    /// The request was not sent: the endpoint is not one Hookline may reach.
+    /// The request was not sent: the endpoint is not one Hookline may reach. The reason names
+    /// the address and the rule; it is for the delivery log only.
     #[error("{0}")]
     Blocked(String),
 }
@@ -114,11 +117,19 @@ pub async fn post(
         .get(RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| parse_retry_after(value, SystemTime::now()));
+    let success = response.status().is_success();
     let mut bytes = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e, timeouts))? {
         let room = MAX_RESPONSE_BYTES - bytes.len();
+        if success && chunk.len() > room {
+            // An answer is read whole or not at all; the body of a failure is only quoted.
+            return Err(TransportError::Connection(format!(
+                "the answer is larger than {} KiB",
+                MAX_RESPONSE_BYTES / 1024
+            )));
+        }
         bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if bytes.len() == MAX_RESPONSE_BYTES {
+        if !success && bytes.len() == MAX_RESPONSE_BYTES {
             break;
         }
     }
@@ -137,7 +148,56 @@ fn transport_error(error: &reqwest::Error, timeouts: Timeouts) -> TransportError
         let limit = if error.is_connect() { timeouts.connect } else { timeouts.total };
         return TransportError::Timeout(whole_seconds(limit));
     }
-    TransportError::Connection(describe(error))
+    let chain = describe(error);
+    match cause(error) {
+        Some(cause) => TransportError::Connection(format!("{cause}: {chain}")),
+        None => TransportError::Connection(chain),
+    }
+}
+
+/// What went wrong, in a few words, from the first cause in the error's chain that tells.
+fn cause(error: &reqwest::Error) -> Option<&'static str> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(hyper) = current.downcast_ref::<hyper::Error>() {
+            if hyper.is_parse_too_large() {
+                return Some("the answer's headers are too large");
+            }
+            if hyper.is_parse() || hyper.is_parse_status() {
+                return Some("the answer is not valid HTTP");
+            }
+            if hyper.is_incomplete_message() {
+                return Some("the connection closed before the answer was complete");
+            }
+        }
+        if current.downcast_ref::<rustls::Error>().is_some() {
+            return Some("the TLS handshake failed");
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && let Some(cause) = io_cause(io)
+        {
+            return Some(cause);
+        }
+        source = current.source();
+    }
+    None
+}
+
+/// What an I/O error says, looking through the I/O errors it wraps (TLS errors come as an
+/// `InvalidData` error inside an `Other` one).
+fn io_cause(io: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    let inner = io.get_ref();
+    if inner.is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) {
+        return Some("the TLS handshake failed");
+    }
+    match io.kind() {
+        ErrorKind::ConnectionRefused => Some("the connection was refused"),
+        ErrorKind::ConnectionReset => Some("the connection was reset"),
+        ErrorKind::ConnectionAborted => Some("the connection was aborted"),
+        ErrorKind::UnexpectedEof => Some("the connection closed before the answer was complete"),
+        _ => inner.and_then(|inner| inner.downcast_ref::<std::io::Error>()).and_then(io_cause),
+    }
 }
 
 /// `limit` in seconds, rounded up so that a sub-second limit does not read as zero.
@@ -233,6 +293,14 @@ mod tests {
         vec![b'x'; 2 * MAX_RESPONSE_BYTES + 17]
     }
 
+    async fn big_failure() -> impl IntoResponse {
+        (StatusCode::INTERNAL_SERVER_ERROR, vec![b'x'; 2 * MAX_RESPONSE_BYTES + 17])
+    }
+
+    async fn just_fits() -> Vec<u8> {
+        vec![b'x'; MAX_RESPONSE_BYTES]
+    }
+
     async fn moved() -> impl IntoResponse {
         (StatusCode::FOUND, [(header::LOCATION, "/echo")], "moved")
     }
@@ -251,6 +319,8 @@ mod tests {
         let app = Router::new()
             .route("/echo", route_post(echo))
             .route("/big", route_post(big))
+            .route("/big-failure", route_post(big_failure))
+            .route("/just-fits", route_post(just_fits))
             .route("/moved", route_post(moved))
             .route("/busy", route_post(busy))
             .route("/slow", route_post(slow));
@@ -258,6 +328,203 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         addr
+    }
+
+    /// A hostile server on a free loopback port: each connection is handed to `answer`, which
+    /// may read the request or not and write anything.
+    async fn raw_server<F, Fut>(answer: F) -> SocketAddr
+    where
+        F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(answer(stream));
+            }
+        });
+        addr
+    }
+
+    /// Reads a request's head and its `Content-Length` body.
+    async fn read_request(stream: &mut tokio::net::TcpStream) {
+        use tokio::io::AsyncReadExt as _;
+        let mut seen = Vec::new();
+        let mut buf = [0_u8; 4096];
+        let head_end = loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if let Some(at) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&seen[..head_end]).to_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let mut body = seen.len() - head_end;
+        while body < length {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            body += n;
+        }
+    }
+
+    /// Answers every request with `bytes`, then closes the connection.
+    async fn answering(bytes: Vec<u8>) -> SocketAddr {
+        let bytes = std::sync::Arc::new(bytes);
+        raw_server(move |mut stream| {
+            let bytes = bytes.clone();
+            async move {
+                use tokio::io::AsyncWriteExt as _;
+                read_request(&mut stream).await;
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+            }
+        })
+        .await
+    }
+
+    fn connection_cause(result: Result<HttpOutcome, TransportError>) -> String {
+        match result {
+            Err(TransportError::Connection(cause)) => cause,
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reset_connection_is_a_connection_error_that_says_so() {
+        let addr = raw_server(|mut stream| async move {
+            use tokio::io::AsyncReadExt as _;
+            // Closing with the request unread makes the kernel answer with a reset.
+            let _ = stream.read(&mut [0_u8; 1]).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(stream);
+        })
+        .await;
+        let cause = connection_cause(post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await);
+        assert!(
+            cause.starts_with("the connection was reset") || cause.starts_with("the connection closed before"),
+            "{cause}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_answer_is_a_connection_error_that_says_so() {
+        for garbage in [&b"HTTP/1.1 abc\r\n\r\n"[..], b"SSH-2.0-OpenSSH_9.6\r\n\r\n", b"\x00\xff\xfe\r\n\r\n"] {
+            let addr = answering(garbage.to_vec()).await;
+            let cause = connection_cause(post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await);
+            assert!(cause.starts_with("the answer is not valid HTTP: "), "{cause}");
+        }
+    }
+
+    #[tokio::test]
+    async fn huge_headers_are_a_connection_error_that_says_so() {
+        let mut answer = b"HTTP/1.1 200 OK\r\nX-Padding: ".to_vec();
+        answer.extend(std::iter::repeat_n(b'a', 1024 * 1024));
+        answer.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\n{}");
+        let addr = answering(answer).await;
+        let cause = connection_cause(post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await);
+        assert!(cause.starts_with("the answer's headers are too large: "), "{cause}");
+    }
+
+    #[tokio::test]
+    async fn a_content_length_that_overstates_the_body_is_a_connection_error() {
+        let addr = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}".to_vec()).await;
+        let cause = connection_cause(post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await);
+        assert!(cause.starts_with("the connection closed before the answer was complete: "), "{cause}");
+    }
+
+    #[tokio::test]
+    async fn a_content_length_that_understates_the_body_reads_only_what_it_says() {
+        let addr = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}{\"content\": \"extra\"}".to_vec()).await;
+        let outcome = post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await.unwrap();
+        assert_eq!((outcome.status, outcome.body.as_slice()), (200, &b"{}"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_hundred_megabyte_answer_is_refused_after_the_first_mebibyte() {
+        let addr = raw_server(|mut stream| async move {
+            use tokio::io::AsyncWriteExt as _;
+            read_request(&mut stream).await;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n").await;
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..1600 {
+                if stream.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
+        let error = post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await.unwrap_err();
+        assert_eq!(error, TransportError::Connection("the answer is larger than 1024 KiB".into()));
+    }
+
+    #[tokio::test]
+    async fn held_and_trickling_connections_end_at_the_total_timeout() {
+        let held = raw_server(|mut stream| async move {
+            read_request(&mut stream).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        })
+        .await;
+        let trickle = raw_server(|mut stream| async move {
+            use tokio::io::AsyncWriteExt as _;
+            read_request(&mut stream).await;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").await;
+            for _ in 0..1000 {
+                if stream.write_all(b" ").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        let trickled_head = raw_server(|mut stream| async move {
+            use tokio::io::AsyncWriteExt as _;
+            read_request(&mut stream).await;
+            for byte in b"HTTP/1.1 200 OK\r\n".iter().cycle().take(1000) {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        let timeouts = Timeouts { connect: Duration::from_secs(1), total: Duration::from_millis(600) };
+        for addr in [held, trickle, trickled_head] {
+            let started = Instant::now();
+            let error = post_to(open_policy(), &format!("http://{addr}/"), timeouts).await.unwrap_err();
+            assert_eq!(error, TransportError::Timeout(1), "{addr}");
+            assert!(started.elapsed() < Duration::from_secs(3), "{addr}: {:?}", started.elapsed());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tls_failure_is_a_connection_error_that_says_so() {
+        // A plain HTTP server that answers before the client's TLS hello is even read.
+        let addr = raw_server(|mut stream| async move {
+            use tokio::io::AsyncWriteExt as _;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        })
+        .await;
+        let cause = connection_cause(post_to(open_policy(), &format!("https://{addr}/"), Timeouts::default()).await);
+        assert!(cause.starts_with("the TLS handshake failed: "), "{cause}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_not_utf8_is_returned_as_it_is() {
+        let addr = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\"\xff\xfe\"".to_vec()).await;
+        let outcome = post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await.unwrap();
+        assert_eq!(outcome.body, b"\"\xff\xfe\"");
     }
 
     async fn post_to(policy: AddressPolicy, url: &str, timeouts: Timeouts) -> Result<HttpOutcome, TransportError> {
@@ -282,10 +549,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_large_body_is_cut_at_the_limit() {
+    async fn an_answer_over_the_limit_is_a_connection_error() {
         let addr = serve().await;
-        let outcome = post_to(open_policy(), &format!("http://{addr}/big"), Timeouts::default()).await.unwrap();
-        assert_eq!(outcome.status, 200);
+        let error = post_to(open_policy(), &format!("http://{addr}/big"), Timeouts::default()).await.unwrap_err();
+        assert_eq!(error, TransportError::Connection("the answer is larger than 1024 KiB".into()));
+        let outcome = post_to(open_policy(), &format!("http://{addr}/just-fits"), Timeouts::default()).await.unwrap();
+        assert_eq!((outcome.status, outcome.body.len()), (200, MAX_RESPONSE_BYTES));
+    }
+
+    #[tokio::test]
+    async fn the_large_body_of_a_failure_is_cut_at_the_limit() {
+        let addr = serve().await;
+        let outcome = post_to(open_policy(), &format!("http://{addr}/big-failure"), Timeouts::default()).await.unwrap();
+        assert_eq!(outcome.status, 500);
         assert_eq!(outcome.body.len(), MAX_RESPONSE_BYTES);
     }
 
@@ -322,8 +598,14 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let error = post_to(open_policy(), &format!("http://{addr}/"), Timeouts::default()).await.unwrap_err();
-        assert!(matches!(error, TransportError::Connection(_)), "{error:?}");
-        assert_eq!(error.to_string(), "A connection error occurred. Is my bot server down?");
+        let TransportError::Connection(cause) = &error else { panic!("{error:?}") };
+        assert!(cause.starts_with("the connection was refused: "), "{cause}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("A connection error occurred. Is my bot server down? (the connection was refused"),
+            "{error}"
+        );
     }
 
     #[tokio::test]

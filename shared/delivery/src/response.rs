@@ -1,8 +1,10 @@
 //! Reading a bot's answer to a delivery: the body of a 2xx response, read exactly as Zulip
-//! reads it, in Zulip's format or Slack's.
+//! reads it (`process_success_response` and the services' `process_success`), in Zulip's
+//! format or Slack's.
 
 use hookline_model::Interface;
-use serde_json::{Map, Value};
+
+use crate::pyjson::{PyValue, is_blank};
 
 /// What the bot wants posted back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,58 +24,53 @@ pub enum AnswerError {
     InvalidFormat,
 }
 
-/// Reads a 2xx body exactly as Zulip does: an empty body or the JSON string `""` is no reply; a
-/// body that is not JSON is [`AnswerError::InvalidJson`]; JSON that is not an object is
-/// [`AnswerError::InvalidFormat`]. Zulip interface: a truthy `response_not_required` is no reply,
-/// else `response_string` (legacy) if present, else `content`. Slack interface: `text`. Empty or
-/// whitespace-only content is no reply, and so is a `null` one; any other non-string is
+/// Reads a 2xx body exactly as Zulip does. The body is decoded as UTF-8 with invalid bytes
+/// replaced (as `requests` decodes `response.text`) and parsed as JSON: a body that is not JSON,
+/// an empty one included, is [`AnswerError::InvalidJson`]; the JSON string `""` (what bot
+/// servers before 2021 answered) is no reply; JSON that is not an object is
 /// [`AnswerError::InvalidFormat`].
+///
+/// Zulip interface: a truthy `response_not_required` is no reply; else a `response_string`
+/// (legacy), when present even as `null`, wins over `content`; either is turned into text with
+/// Python's `str()` (`42` → `42`, `null` → `None`, `["a"]` → `['a']`). Slack interface: `text`,
+/// taken as it is: `null` is no reply, a non-string is [`AnswerError::InvalidFormat`].
+/// Content that is empty or whitespace to Python is no reply.
 ///
 /// # Errors
 /// [`AnswerError`] when the body is not JSON, or not an answer of the expected shape.
 pub fn read_answer(interface: Interface, body: &[u8]) -> Result<BotAnswer, AnswerError> {
-    if body.trim_ascii().is_empty() {
-        return Ok(BotAnswer::NoReply);
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|_| AnswerError::InvalidJson)?;
-    let fields = match value {
-        // Bot servers before 2021 answered `""` when they had nothing to say.
-        Value::String(s) if s.is_empty() => return Ok(BotAnswer::NoReply),
-        Value::Object(fields) => fields,
+    let text = String::from_utf8_lossy(body);
+    let value: PyValue = serde_json::from_str(&text).map_err(|_| AnswerError::InvalidJson)?;
+    let answer = match &value {
+        PyValue::Str(s) if s.is_empty() => return Ok(BotAnswer::NoReply),
+        PyValue::Dict(_) => &value,
         _ => return Err(AnswerError::InvalidFormat),
     };
     let content = match interface {
-        Interface::Zulip => zulip_content(&fields),
-        Interface::Slack => fields.get("text"),
+        Interface::Zulip => zulip_content(answer),
+        Interface::Slack => slack_content(answer)?,
     };
-    match content {
-        None | Some(Value::Null) => Ok(BotAnswer::NoReply),
-        Some(Value::String(text)) if text.trim().is_empty() => Ok(BotAnswer::NoReply),
-        Some(Value::String(text)) => Ok(BotAnswer::Reply(text.clone())),
-        Some(_) => Err(AnswerError::InvalidFormat),
-    }
+    Ok(match content {
+        Some(text) if !is_blank(&text) => BotAnswer::Reply(text),
+        _ => BotAnswer::NoReply,
+    })
 }
 
-/// The field a Zulip-format answer takes its content from, if any.
-fn zulip_content(fields: &Map<String, Value>) -> Option<&Value> {
-    if fields.get("response_not_required").is_some_and(truthy) {
+/// `GenericOutgoingWebhookService.process_success`: the text to post, if any.
+fn zulip_content(answer: &PyValue) -> Option<String> {
+    if answer.get("response_not_required").is_some_and(PyValue::is_truthy) {
         return None;
     }
-    match fields.get("response_string") {
-        Some(legacy) if !legacy.is_null() => Some(legacy),
-        _ => fields.get("content"),
-    }
+    answer.get("response_string").or_else(|| answer.get("content")).map(PyValue::to_python_str)
 }
 
-/// Python's truthiness, which is what Zulip applies to `response_not_required`.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(fields) => !fields.is_empty(),
+/// `SlackOutgoingWebhookService.process_success`: `text` as it is; Zulip strips it, which only
+/// a string survives.
+fn slack_content(answer: &PyValue) -> Result<Option<String>, AnswerError> {
+    match answer.get("text") {
+        None | Some(PyValue::None) => Ok(None),
+        Some(PyValue::Str(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(AnswerError::InvalidFormat),
     }
 }
 
@@ -100,10 +97,16 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_body_or_the_empty_json_string_means_no_reply() {
-        assert_eq!(zulip(""), Ok(BotAnswer::NoReply));
-        assert_eq!(zulip(" \n"), Ok(BotAnswer::NoReply));
+    fn an_empty_body_is_invalid_json() {
+        assert_eq!(zulip(""), Err(AnswerError::InvalidJson));
+        assert_eq!(zulip(" \n"), Err(AnswerError::InvalidJson));
+        assert_eq!(slack(""), Err(AnswerError::InvalidJson));
+    }
+
+    #[test]
+    fn the_empty_json_string_means_no_reply() {
         assert_eq!(zulip(r#""""#), Ok(BotAnswer::NoReply));
+        assert_eq!(zulip(" \"\" \n"), Ok(BotAnswer::NoReply));
         assert_eq!(slack(r#""""#), Ok(BotAnswer::NoReply));
     }
 
@@ -113,6 +116,12 @@ mod tests {
         assert_eq!(zulip("{\"content\": "), Err(AnswerError::InvalidJson));
         assert_eq!(read_answer(Interface::Zulip, &[0xff, 0xfe]), Err(AnswerError::InvalidJson));
         assert_eq!(AnswerError::InvalidJson.to_string(), "Invalid JSON in response");
+    }
+
+    #[test]
+    fn invalid_utf8_is_read_with_replacement_characters() {
+        let body = b"{\"content\": \"caf\xe9\"}";
+        assert_eq!(read_answer(Interface::Zulip, body), reply("caf\u{fffd}"));
     }
 
     #[test]
@@ -139,31 +148,42 @@ mod tests {
     }
 
     #[test]
-    fn the_legacy_response_string_wins_over_content() {
+    fn the_legacy_response_string_wins_over_content_even_when_null() {
         assert_eq!(zulip(r#"{"response_string": "old", "content": "new"}"#), reply("old"));
-        assert_eq!(zulip(r#"{"response_string": null, "content": "new"}"#), reply("new"));
+        assert_eq!(zulip(r#"{"response_string": null, "content": "new"}"#), reply("None"));
+        assert_eq!(zulip(r#"{"content": "new", "response_string": 7}"#), reply("7"));
     }
 
     #[test]
     fn an_object_without_content_means_no_reply() {
         assert_eq!(zulip("{}"), Ok(BotAnswer::NoReply));
-        assert_eq!(zulip(r#"{"content": null}"#), Ok(BotAnswer::NoReply));
         assert_eq!(zulip(r#"{"text": "a Slack field"}"#), Ok(BotAnswer::NoReply));
     }
 
     #[test]
     fn whitespace_only_content_means_no_reply() {
         assert_eq!(zulip(r#"{"content": ""}"#), Ok(BotAnswer::NoReply));
-        assert_eq!(zulip(r#"{"content": " \n\t "}"#), Ok(BotAnswer::NoReply));
+        assert_eq!(zulip(r#"{"content": " \n\t\u001f "}"#), Ok(BotAnswer::NoReply));
+        assert_eq!(zulip(r#"{"response_string": "  "}"#), Ok(BotAnswer::NoReply));
         assert_eq!(slack(r#"{"text": "  "}"#), Ok(BotAnswer::NoReply));
     }
 
     #[test]
-    fn content_that_is_not_a_string_is_an_invalid_format() {
-        assert_eq!(zulip(r#"{"content": 42}"#), Err(AnswerError::InvalidFormat));
-        assert_eq!(zulip(r#"{"content": {"text": "hi"}}"#), Err(AnswerError::InvalidFormat));
-        assert_eq!(zulip(r#"{"response_string": ["hi"]}"#), Err(AnswerError::InvalidFormat));
-        assert_eq!(slack(r#"{"text": false}"#), Err(AnswerError::InvalidFormat));
+    fn content_that_is_not_a_string_is_posted_as_pythons_str() {
+        for (content, posted) in [
+            ("42", "42"),
+            ("true", "True"),
+            ("false", "False"),
+            ("null", "None"),
+            ("1.5", "1.5"),
+            ("1e20", "1e+20"),
+            (r#"["a", 1]"#, "['a', 1]"),
+            (r#"{"k": "v"}"#, "{'k': 'v'}"),
+            ("[]", "[]"),
+        ] {
+            assert_eq!(zulip(&format!(r#"{{"content": {content}}}"#)), reply(posted), "{content}");
+        }
+        assert_eq!(zulip(r#"{"response_string": ["hi"]}"#), reply("['hi']"));
     }
 
     #[test]
@@ -171,6 +191,14 @@ mod tests {
         assert_eq!(slack(r#"{"text": "Pizza."}"#), reply("Pizza."));
         assert_eq!(slack(r#"{"content": "ignored"}"#), Ok(BotAnswer::NoReply));
         assert_eq!(slack(r#"{"response_not_required": true, "text": "still sent"}"#), reply("still sent"));
+        assert_eq!(slack(r#"{"text": null}"#), Ok(BotAnswer::NoReply));
         assert_eq!(slack("[1]"), Err(AnswerError::InvalidFormat));
+    }
+
+    #[test]
+    fn a_slack_text_that_is_not_a_string_is_an_invalid_format() {
+        for text in ["false", "42", "1.5", "[]", r#"{"a": 1}"#] {
+            assert_eq!(slack(&format!(r#"{{"text": {text}}}"#)), Err(AnswerError::InvalidFormat), "{text}");
+        }
     }
 }

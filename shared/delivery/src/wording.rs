@@ -16,9 +16,13 @@ pub enum Failure {
     InvalidAnswer { error: String, body_excerpt: String },
     /// A direct message to a Slack-format service.
     SlackDirectMessage,
-    /// The endpoint's address is not one Hookline may connect to.
-    Blocked(String),
+    /// The endpoint's address is not one Hookline may connect to. Which address and which rule
+    /// is for the delivery log only, never for the conversation or the owner.
+    Blocked,
 }
+
+/// Zulip's words for a refused address (what its SSRF proxy's 407 turns into).
+const DISALLOWED_NETWORK: &str = "The URL configured for the webhook is for a private or disallowed network.";
 
 impl Failure {
     /// The line of the owner's notice that says what went wrong, in Zulip's words.
@@ -32,10 +36,15 @@ impl Failure {
                  the following error:\n> {error}"
             ),
             Self::SlackDirectMessage => "Slack outgoing webhooks don't support direct messages.".to_owned(),
-            Self::Blocked(reason) => {
-                format!("The URL configured for the webhook is for a private or disallowed network:\n> {reason}")
-            }
+            Self::Blocked => DISALLOWED_NETWORK.to_owned(),
         }
+    }
+
+    /// Whether the bot's owner hears of this failure. A direct message to a Slack-format bot is
+    /// only answered in the conversation, as Zulip's `fail_with_message` does.
+    #[must_use]
+    pub fn tells_owner(&self) -> bool {
+        !matches!(self, Self::SlackDirectMessage)
     }
 
     /// The response body to quote to the owner, if there is one.
@@ -58,7 +67,7 @@ pub fn failure_reply(failure: &Failure) -> String {
         Failure::Status { status, .. } => format!("Failure! Third party responded with {status}"),
         Failure::InvalidAnswer { error, .. } => format!("Failure! {error}"),
         Failure::SlackDirectMessage => "Failure! Slack outgoing webhooks don't support direct messages.".to_owned(),
-        Failure::Blocked(reason) => format!("Failure! {reason}"),
+        Failure::Blocked => format!("Failure! {DISALLOWED_NETWORK}"),
     }
 }
 
@@ -166,7 +175,7 @@ mod tests {
                 "Failure! Invalid JSON in response",
             ),
             (Failure::SlackDirectMessage, "Failure! Slack outgoing webhooks don't support direct messages."),
-            (Failure::Blocked("the endpoint is private".into()), "Failure! the endpoint is private"),
+            (Failure::Blocked, "Failure! The URL configured for the webhook is for a private or disallowed network."),
         ];
         for (failure, reply) in cases {
             assert_eq!(failure_reply(&failure), reply);
@@ -224,11 +233,28 @@ mod tests {
     }
 
     #[test]
-    fn owner_notice_for_a_blocked_endpoint_gives_the_reason() {
-        let notice = owner_notice(LINK, "Helper", &Failure::Blocked("address 10.0.0.1 is not allowed".into()));
-        assert!(notice.contains("private or disallowed network:\n> address 10.0.0.1 is not allowed"), "{notice}");
-        let slack = owner_notice(LINK, "Helper", &Failure::SlackDirectMessage);
-        assert!(slack.ends_with("\nSlack outgoing webhooks don't support direct messages."), "{slack}");
+    fn owner_notice_for_a_blocked_endpoint_is_zulips_line() {
+        assert_eq!(
+            owner_notice(LINK, "Helper", &Failure::Blocked),
+            format!(
+                "[A message]({LINK}) to your bot @_**Helper** triggered an outgoing webhook.\n\
+                 The URL configured for the webhook is for a private or disallowed network."
+            )
+        );
+    }
+
+    #[test]
+    fn only_a_slack_direct_message_keeps_the_owner_out_of_it() {
+        assert!(!Failure::SlackDirectMessage.tells_owner());
+        for failure in [
+            Failure::Timeout { seconds: 10 },
+            Failure::Connection,
+            Failure::Status { status: 500, body_excerpt: String::new() },
+            Failure::InvalidAnswer { error: "Invalid JSON in response".into(), body_excerpt: String::new() },
+            Failure::Blocked,
+        ] {
+            assert!(failure.tells_owner(), "{failure:?}");
+        }
     }
 
     #[test]

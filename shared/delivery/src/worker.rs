@@ -305,7 +305,7 @@ impl Worker {
                         self.retry_or_fail(delivery, Failure::Timeout { seconds: *seconds }, None, started)
                     }
                     TransportError::Connection(_) => self.retry_or_fail(delivery, Failure::Connection, None, started),
-                    TransportError::Blocked(text) => self.final_failure(Failure::Blocked(text.clone()), started),
+                    TransportError::Blocked(_) => self.final_failure(Failure::Blocked, started),
                 };
                 (attempt, conclusion)
             }
@@ -375,8 +375,11 @@ impl Worker {
     }
 
     /// Tells the people involved: the conversation gets Zulip's `Failure!` reply when a
-    /// delivery fails for good, the owner a notice (at most one per interval per bot), and a
-    /// service that answers 410 Gone, or has failed everything for a day, is switched off.
+    /// delivery fails for good and the owner Zulip's notice (always: a final notice is never
+    /// rate limited); while retries go on, the owner may get one "still failing" notice (at most
+    /// one per interval per bot). A service that answers 410 Gone, or has failed everything for
+    /// a day, is switched off. A direct message to a Slack-format bot only gets its reply: the
+    /// bot's endpoint was never asked, so neither its owner nor its failing streak hears of it.
     async fn after_attempt(
         &self,
         realm: &Realm,
@@ -398,16 +401,19 @@ impl Worker {
         let failing_too_long = now - failing_since >= self.config.disable_after;
         let base = if realm.public_url.is_empty() { &self.public_url } else { &realm.public_url };
         let link = message_link(base, message);
+        let may_notify = service.last_owner_notice_at.is_none_or(|at| now - at >= self.config.owner_notice_interval);
         let mut notice = None;
         if delivery.state == DeliveryState::Failed {
             let reply = failure_reply(failure);
             self.send_as_bot(realm, bot, Destination::Thread(message.recipient.clone()), reply).await;
+            if !failure.tells_owner() {
+                return;
+            }
             notice = Some(owner_notice(&link, &bot.full_name, failure));
-        } else if delivery.attempt_count == self.config.warn_after_attempt {
+        } else if delivery.attempt_count == self.config.warn_after_attempt && may_notify {
             notice = Some(still_failing_notice(&link, &bot.full_name, delivery.attempt_count, failure));
         }
         let disable = gone || (delivery.state == DeliveryState::Failed && failing_too_long);
-        let may_notify = service.last_owner_notice_at.is_none_or(|at| now - at >= self.config.owner_notice_interval);
         let mut notified = false;
         if disable {
             let reason = if gone {
@@ -423,7 +429,7 @@ impl Worker {
             );
             self.notify_owner(realm, bot, text).await;
             notified = true;
-        } else if let Some(text) = notice.filter(|_| may_notify) {
+        } else if let Some(text) = notice {
             self.notify_owner(realm, bot, text).await;
             notified = true;
         }

@@ -9,7 +9,7 @@ use hookline_delivery::worker::JobOutcome;
 use hookline_model::delivery::QueueJob;
 use hookline_model::store::{DeliveryStore as _, ServiceStore as _, StreamStore as _};
 use hookline_model::user::Interface;
-use hookline_model::{DeliveryState, Recipient};
+use hookline_model::{DeliveryState, Message, Recipient};
 use serde_json::Value;
 use support::{Answer, World, world};
 
@@ -345,7 +345,7 @@ async fn a_service_that_fails_everything_for_a_day_is_switched_off() {
 #[tokio::test]
 async fn a_success_clears_the_failing_streak() {
     let w = world(Interface::Zulip, false).await;
-    w.script.then(Answer::json(404, "nope")).then(Answer::json(200, ""));
+    w.script.then(Answer::json(404, "nope")).then(Answer::json(200, "{}"));
     w.say("@**Echo Bot** one").await;
     w.work().await.unwrap();
     w.say("@**Echo Bot** two").await;
@@ -389,11 +389,29 @@ async fn the_slack_format_is_form_encoded_and_refuses_direct_messages() {
     assert_eq!(w.bot_messages().await[0].content, "slack says hi");
     assert_eq!(w.bot_messages().await[0].recipient, trigger.recipient);
 
-    w.dm("psst").await;
+    let psst = w.dm("psst").await;
     w.work().await.unwrap();
     assert_eq!(w.script.received().len(), 1, "nothing is POSTed for a DM");
-    let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
-    assert!(said.contains(&"Failure! Slack outgoing webhooks don't support direct messages.".to_owned()), "{said:?}");
+    // Only Zulip's failure reply in the thread: no owner notice, though the owner sent the DM
+    let in_thread: Vec<(String, String)> = w
+        .bot_messages()
+        .await
+        .into_iter()
+        .filter(|m| m.recipient == psst.recipient)
+        .map(|m| (m.content, m.client))
+        .collect();
+    assert_eq!(
+        in_thread,
+        [(
+            "Failure! Slack outgoing webhooks don't support direct messages.".to_owned(),
+            "OutgoingWebhookResponse".to_owned()
+        )]
+    );
+    assert_eq!(w.bot_messages().await.len(), 2, "the first reply and the failure, nothing else");
+    let service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    assert_eq!((service.failing_since, service.last_owner_notice_at), (None, None), "the endpoint was not at fault");
+    let log = w.store.list_deliveries(w.realm.id, w.bot.id, None, None, 10).await.unwrap();
+    assert_eq!(log[0].state, DeliveryState::Failed);
 }
 
 #[tokio::test]
@@ -414,8 +432,25 @@ async fn private_endpoints_are_refused_unless_allowed() {
         assert_eq!(w.work().await.unwrap().1, JobOutcome::Done, "{url}");
         let delivery = only_delivery(&w).await;
         assert_eq!(delivery.state, DeliveryState::Failed, "{url}");
+        // The delivery log keeps the real reason...
         let error = delivery.attempts[0].error.clone().unwrap_or_default();
         assert!(error.contains("not allowed") || error.contains("no allowed address"), "{url}: {error}");
+        // ...while people read Zulip's words, never the address or the rule
+        let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert_eq!(said[0], "Failure! The URL configured for the webhook is for a private or disallowed network.");
+        assert!(
+            said[1].ends_with(
+                "triggered an outgoing webhook.\nThe URL configured for the webhook is for a private or disallowed network."
+            ),
+            "{}",
+            said[1]
+        );
+        for text in &said {
+            for leak in ["127.0.0.1", "169.254", "localhost", "::ffff", "not allowed", "resolves"] {
+                assert!(!text.contains(leak), "{url}: {text}");
+            }
+        }
     }
     // The same endpoint on loopback works when private endpoints are allowed
     let w = world(Interface::Zulip, false).await;
@@ -546,4 +581,125 @@ async fn a_fan_out_job_puts_every_delivery_of_the_outbox_entry_on_the_queue() {
     let (delivered, _) = w.work().await.expect("the expanded delivery job");
     assert!(matches!(delivered, QueueJob::Deliver(job) if job.message_id == message.id));
     assert_eq!(w.bot_messages().await[0].content, "fanned");
+}
+
+/// Runs one delivery of a mention against `answer` with no retries; returns the delivery and
+/// what the bot said (content and client, oldest first).
+async fn deliver_once(interface: Interface, answer: Answer) -> (hookline_model::Delivery, Vec<(String, String)>) {
+    let config = hookline_delivery::worker::WorkerConfig {
+        schedule: hookline_delivery::schedule::RetrySchedule { delays: vec![] },
+        ..Default::default()
+    };
+    let w = support::world_with(interface, false, config).await;
+    w.script.then(answer);
+    w.say("@**Echo Bot** hi").await;
+    assert_eq!(w.work().await.unwrap().1, JobOutcome::Done);
+    let said = w.bot_messages().await.into_iter().map(|m| (m.content, m.client)).collect();
+    (only_delivery(&w).await, said)
+}
+
+fn contents(said: &[(String, String)]) -> Vec<&str> {
+    said.iter().map(|(content, _)| content.as_str()).collect()
+}
+
+#[tokio::test]
+async fn answers_are_read_as_zulip_reads_them() {
+    for (interface, body, posted) in [
+        (Interface::Zulip, r#"{"content": 42}"#, Some("42")),
+        (Interface::Zulip, r#"{"content": true}"#, Some("True")),
+        (Interface::Zulip, r#"{"content": null}"#, Some("None")),
+        (Interface::Zulip, r#"{"content": 1.5}"#, Some("1.5")),
+        (Interface::Zulip, r#"{"content": ["a", 1]}"#, Some("['a', 1]")),
+        (Interface::Zulip, r#"{"content": {"k": "v"}}"#, Some("{'k': 'v'}")),
+        (Interface::Zulip, r#"{"response_string": null, "content": "new"}"#, Some("None")),
+        (Interface::Zulip, r#"{"response_string": "old", "content": "new"}"#, Some("old")),
+        (Interface::Zulip, r#"{"content": "   "}"#, None),
+        (Interface::Zulip, r#"{"response_not_required": true, "content": "x"}"#, None),
+        (Interface::Zulip, r#""""#, None),
+        (Interface::Zulip, "{}", None),
+        (Interface::Slack, r#"{"text": "from slack"}"#, Some("from slack")),
+        (Interface::Slack, r#"{"text": null}"#, None),
+        (Interface::Slack, r#"{"content": "not slack"}"#, None),
+    ] {
+        let (delivery, said) = deliver_once(interface, Answer::json(200, body)).await;
+        assert_eq!(delivery.state, DeliveryState::Delivered, "{body}");
+        assert_eq!(contents(&said), posted.into_iter().collect::<Vec<_>>(), "{body}");
+        assert!(said.iter().all(|(_, client)| client == "OutgoingWebhookResponse"), "{said:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_utf8_is_read_with_replacement_characters() {
+    let mut latin1 = Answer::json(200, "");
+    latin1.body = b"{\"content\": \"caf\xe9\"}".to_vec();
+    let (delivery, said) = deliver_once(Interface::Zulip, latin1).await;
+    assert_eq!(delivery.state, DeliveryState::Delivered);
+    assert_eq!(contents(&said), ["caf\u{fffd}"]);
+}
+
+#[tokio::test]
+async fn unreadable_answers_fail_with_zulips_reply_and_an_owner_notice() {
+    for (interface, body, error) in [
+        (Interface::Zulip, "", "Invalid JSON in response"),
+        (Interface::Zulip, "   ", "Invalid JSON in response"),
+        (Interface::Zulip, "<html>", "Invalid JSON in response"),
+        (Interface::Zulip, "[1]", "Invalid response format"),
+        (Interface::Slack, r#"{"text": 5}"#, "Invalid response format"),
+        (Interface::Slack, r#"{"text": ["a"]}"#, "Invalid response format"),
+    ] {
+        let (delivery, said) = deliver_once(interface, Answer::json(200, body)).await;
+        assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Failed, 1), "{body:?}");
+        assert_eq!(delivery.attempts[0].error.as_deref(), Some(error), "{body:?}");
+        let texts = contents(&said);
+        assert_eq!(texts.len(), 2, "{body:?}: {texts:?}");
+        assert_eq!(texts[0], format!("Failure! {error}"));
+        assert!(
+            texts[1].contains(&format!("that request resulted in the following error:\n> {error}")),
+            "{body:?}: {}",
+            texts[1]
+        );
+        assert!(said.iter().all(|(_, client)| client == "OutgoingWebhookResponse"), "{said:?}");
+    }
+}
+
+#[tokio::test]
+async fn connection_failures_keep_their_cause_in_the_delivery_log() {
+    let mut huge_head = b"HTTP/1.1 200 OK\r\nx-padding: ".to_vec();
+    huge_head.extend(std::iter::repeat_n(b'a', 1024 * 1024));
+    huge_head.extend_from_slice(b"\r\ncontent-length: 2\r\n\r\n{}");
+    let mut too_big = Answer::json(200, "");
+    too_big.body = vec![b' '; 2 * 1024 * 1024];
+    for (answer, cause) in [
+        (Answer::reset(), "the connection was reset"),
+        (Answer::raw(b"garbage\r\n\r\n"), "the answer is not valid HTTP"),
+        (Answer::raw(&huge_head), "the answer's headers are too large"),
+        (
+            Answer::raw(b"HTTP/1.1 200 OK\r\ncontent-length: 50\r\n\r\n{}"),
+            "the connection closed before the answer was complete",
+        ),
+        (too_big, "the answer is larger than 1024 KiB"),
+    ] {
+        let (delivery, said) = deliver_once(Interface::Zulip, answer).await;
+        assert_eq!(delivery.state, DeliveryState::Failed, "{cause}");
+        let error = delivery.attempts[0].error.clone().unwrap_or_default();
+        let expected = format!("A connection error occurred. Is my bot server down? ({cause}");
+        assert!(error.starts_with(&expected), "{cause}: {error}");
+        let texts = contents(&said);
+        assert_eq!(texts[0], "Failure! Bot is unavailable", "{cause}");
+        assert!(texts[1].ends_with("\nA connection error occurred. Is my bot server down?"), "{cause}: {}", texts[1]);
+    }
+}
+
+#[tokio::test]
+async fn a_final_owner_notice_is_never_swallowed_by_the_rate_limit() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.always(Answer::json(404, "nope"));
+    for text in ["@**Echo Bot** one", "@**Echo Bot** two", "@**Echo Bot** three"] {
+        w.say(text).await;
+        assert_eq!(w.work().await.unwrap().1, JobOutcome::Done);
+    }
+    let owner_thread = Recipient::direct(w.ada.id, [w.bot.id]);
+    let notices: Vec<Message> = w.bot_messages().await.into_iter().filter(|m| m.recipient == owner_thread).collect();
+    assert_eq!(notices.len(), 3, "every failure that is final tells the owner");
+    assert!(notices.iter().all(|m| m.content.contains("status code *404*") && m.client == "OutgoingWebhookResponse"));
 }

@@ -5,10 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use hookline_delivery::ssrf::AddressPolicy;
 use hookline_delivery::worker::{JobOutcome, Worker, WorkerConfig};
 use hookline_messaging::send::{Destination, SendRequest, Sender, StreamRef};
@@ -23,14 +20,30 @@ use hookline_model::store::{
 };
 use hookline_model::user::{BotService, BotType, Interface, NewUser, Role, SigningSecrets, Triggers};
 use hookline_model::{Clock as _, ManualClock, Message, Realm, User};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
-/// One scripted answer: status, extra headers, body, and how long to wait first.
+/// What the endpoint does with a request once it has read it.
+#[derive(Clone)]
+pub enum Behaviour {
+    /// Answers with the status, headers and body.
+    Respond,
+    /// Writes these bytes as they are (any HTTP, or none), then closes.
+    Raw(Vec<u8>),
+    /// Resets the connection without answering.
+    Reset,
+}
+
+/// One scripted answer: status, extra headers, body, how long to wait first (in real time),
+/// and how far to move the world's clock before answering (time the request took).
 #[derive(Clone)]
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    pub body: String,
+    pub body: Vec<u8>,
     pub delay: Duration,
+    pub takes: Duration,
+    pub behaviour: Behaviour,
 }
 
 impl Answer {
@@ -38,9 +51,21 @@ impl Answer {
         Self {
             status,
             headers: vec![("content-type", "application/json".into())],
-            body: body.into(),
+            body: body.as_bytes().to_vec(),
             delay: Duration::ZERO,
+            takes: Duration::ZERO,
+            behaviour: Behaviour::Respond,
         }
+    }
+
+    /// These bytes instead of an HTTP answer.
+    pub fn raw(bytes: &[u8]) -> Self {
+        Self { behaviour: Behaviour::Raw(bytes.to_vec()), ..Self::json(200, "") }
+    }
+
+    /// A connection reset instead of an answer.
+    pub fn reset() -> Self {
+        Self { behaviour: Behaviour::Reset, ..Self::json(200, "") }
     }
 }
 
@@ -51,15 +76,18 @@ pub struct Received {
     pub body: Vec<u8>,
 }
 
-#[derive(Default)]
 pub struct Script {
     answers: Mutex<VecDeque<Answer>>,
     /// Answer when the script runs out.
     fallback: Mutex<Option<Answer>>,
     pub received: Mutex<Vec<Received>>,
+    clock: Arc<ManualClock>,
 }
 
 impl Script {
+    fn new(clock: Arc<ManualClock>) -> Self {
+        Self { answers: Mutex::default(), fallback: Mutex::default(), received: Mutex::default(), clock }
+    }
     pub fn then(&self, answer: Answer) -> &Self {
         self.answers.lock().unwrap().push_back(answer);
         self
@@ -70,26 +98,83 @@ impl Script {
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
+    fn next_answer(&self) -> Answer {
+        let answer = self.answers.lock().unwrap().pop_front().or_else(|| self.fallback.lock().unwrap().clone());
+        answer.unwrap_or_else(|| Answer::json(200, "{}"))
+    }
 }
 
-async fn endpoint(State(script): State<Arc<Script>>, headers: HeaderMap, body: Bytes) -> Response {
-    script.received.lock().unwrap().push(Received { headers, body: body.to_vec() });
-    let answer = script.answers.lock().unwrap().pop_front().or_else(|| script.fallback.lock().unwrap().clone());
-    let answer = answer.unwrap_or_else(|| Answer::json(200, ""));
-    tokio::time::sleep(answer.delay).await;
-    let mut response = (StatusCode::from_u16(answer.status).unwrap(), answer.body).into_response();
-    for (name, value) in answer.headers {
-        response.headers_mut().insert(name, value.parse().unwrap());
+/// Reads one request (head and `Content-Length` body); `None` if the connection ends first.
+async fn read_request(stream: &mut TcpStream) -> Option<Received> {
+    let mut seen = Vec::new();
+    let mut buf = [0_u8; 8192];
+    let head_end = loop {
+        if let Some(at) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut buf).await.ok().filter(|n| *n > 0)?;
+        seen.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&seen[..head_end]).into_owned();
+    let mut headers = HeaderMap::new();
+    for line in head.split("\r\n").skip(1) {
+        if let Some((name, value)) = line.split_once(':')
+            && let (Ok(name), Ok(value)) = (HeaderName::try_from(name.trim()), HeaderValue::try_from(value.trim()))
+        {
+            headers.append(name, value);
+        }
     }
-    response
+    let length: usize =
+        headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = seen[head_end..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut buf).await.ok().filter(|n| *n > 0)?;
+        body.extend_from_slice(&buf[..n]);
+    }
+    body.truncate(length);
+    Some(Received { headers, body })
+}
+
+async fn serve_connection(script: Arc<Script>, mut stream: TcpStream) {
+    let Some(received) = read_request(&mut stream).await else { return };
+    script.received.lock().unwrap().push(received);
+    let answer = script.next_answer();
+    tokio::time::sleep(answer.delay).await;
+    script.clock.advance(i64::try_from(answer.takes.as_millis()).unwrap());
+    match answer.behaviour {
+        Behaviour::Respond => {
+            let mut out = format!("HTTP/1.1 {} Scripted\r\n", answer.status).into_bytes();
+            for (name, value) in &answer.headers {
+                out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+            }
+            out.extend_from_slice(
+                format!("content-length: {}\r\nconnection: close\r\n\r\n", answer.body.len()).as_bytes(),
+            );
+            out.extend_from_slice(&answer.body);
+            let _ = stream.write_all(&out).await;
+            let _ = stream.shutdown().await;
+        }
+        Behaviour::Raw(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Behaviour::Reset => {
+            // Closing with unread data makes the kernel send a reset: leave a byte unread.
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+    }
 }
 
 /// Starts the scripted endpoint on 127.0.0.1; returns its URL.
 pub async fn receiver(script: Arc<Script>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(endpoint).with_state(script);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve_connection(script.clone(), stream));
+        }
+    });
     format!("http://{address}/bot")
 }
 
@@ -130,7 +215,7 @@ pub async fn world_with(interface: Interface, guarded: bool, config: WorkerConfi
     let clock = Arc::new(ManualClock::at(START));
     let store = Arc::new(MemoryStore::new());
     let queue = Arc::new(MemoryQueue::new(clock.clone(), Duration::from_secs(180), 12));
-    let script = Arc::new(Script::default());
+    let script = Arc::new(Script::new(clock.clone()));
     let url = receiver(script.clone()).await;
     let realm = NewRealm {
         string_id: "acme".into(),
