@@ -129,6 +129,9 @@ impl From<StoreError> for ApiError {
                 e.retry_after = Some(1);
                 e
             }
+            StoreError::StorageLimit { over, limit } => Self::bad_request(format!(
+                "Request exceeds storage limit by {over} characters. The limit is {limit} characters."
+            )),
             StoreError::Corrupt(why) | StoreError::Backend(why) => {
                 tracing::error!(error = %why, "storage failed");
                 Self::internal()

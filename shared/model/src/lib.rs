@@ -16,7 +16,7 @@ pub mod user;
 
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use delivery::{Attempt, Delivery, DeliveryId, DeliveryJob, DeliveryState, QueueJob, Trigger};
-pub use message::{IdempotencyKey, MAX_MESSAGE_ID, Message, MessageDraft, MessageId, Recipient};
+pub use message::{IdempotencyKey, MAX_MESSAGE_ID, Message, MessageDraft, MessageId, Reaction, Recipient};
 pub use realm::{Realm, RealmId};
 pub use stream::{Stream, StreamId};
 pub use user::{BotService, BotType, Interface, Role, SigningSecrets, Triggers, User, UserId};

@@ -58,6 +58,35 @@ pub struct Message {
     pub timestamp: Millis,
     /// The client the sender used (`Hookline`, `ZulipPython`, an integration's name, …).
     pub client: String,
+    /// Emoji reactions, in the order they were added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// When the content or topic was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_edit_timestamp: Option<Millis>,
+    /// How many times the stored message has been replaced (edits, reactions): the store
+    /// replaces a message only if this is still the revision the change was computed from.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+/// One user's emoji reaction to a message. A user reacts at most once per
+/// `(reaction_type, emoji_code)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub user_id: UserId,
+    pub emoji_name: String,
+    pub emoji_code: String,
+    /// `unicode_emoji`, `realm_emoji` or `zulip_extra_emoji`.
+    pub reaction_type: String,
+}
+
+impl Reaction {
+    /// Whether this is `user`'s reaction with this emoji.
+    #[must_use]
+    pub fn is(&self, user: UserId, reaction_type: &str, emoji_code: &str) -> bool {
+        self.user_id == user && self.reaction_type == reaction_type && self.emoji_code == emoji_code
+    }
 }
 
 /// A message about to be committed: everything but its id.
@@ -107,6 +136,9 @@ impl MessageDraft {
             content: self.content,
             timestamp: self.timestamp,
             client: self.client,
+            reactions: Vec::new(),
+            last_edit_timestamp: None,
+            revision: 0,
         }
     }
 }

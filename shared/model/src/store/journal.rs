@@ -6,6 +6,7 @@
 //! Writes are serialized through the journal's lock, so the journal's order is the order the
 //! writes were applied in, and replaying it reproduces the same ids and outcomes.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write as _};
@@ -17,8 +18,8 @@ use tokio::sync::Mutex;
 
 use super::memory::MemoryStore;
 use super::{
-    DeliveryStore, Direction, MessageFilter, MessageScope, MessageStore, OutboxEntry, RealmStore, ServiceStore,
-    StoreError, StoreResult, StreamStore, UserStore,
+    BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
+    OutboxEntry, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
 };
 use crate::Millis;
 use crate::credentials::ApiKeyHash;
@@ -46,6 +47,10 @@ enum Write {
     EnsureDelivery { delivery: Delivery },
     ClaimDelivery { realm: RealmId, id: DeliveryId, owner: String, now: Millis, until: Millis },
     RecordAttempt { realm: RealmId, id: DeliveryId, owner: String, outcome: AttemptOutcome },
+    ReplaceMessage { current: Box<Message>, changed: Box<Message> },
+    DeleteMessage { current: Box<Message> },
+    PutBotStorage { realm: RealmId, bot: UserId, entries: BTreeMap<String, String>, limit: u64 },
+    RemoveBotStorage { realm: RealmId, bot: UserId, keys: Vec<String> },
 }
 
 impl Write {
@@ -77,6 +82,12 @@ impl Write {
             Self::RecordAttempt { realm, id, owner, outcome } => {
                 store.record_attempt(realm, id, &owner, outcome).await.map(drop)
             }
+            Self::ReplaceMessage { current, changed } => store.replace_message(&current, *changed).await.map(drop),
+            Self::DeleteMessage { current } => store.delete_message(&current).await,
+            Self::PutBotStorage { realm, bot, entries, limit } => {
+                store.put_bot_storage(realm, bot, &entries, limit).await
+            }
+            Self::RemoveBotStorage { realm, bot, keys } => store.remove_bot_storage(realm, bot, &keys).await,
         };
     }
 }
@@ -289,6 +300,47 @@ impl MessageStore for JournalStore {
 
     async fn delete_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<()> {
         self.logged(Write::DeleteOutbox { realm, message }, self.inner.delete_outbox(realm, message)).await
+    }
+}
+
+#[async_trait]
+impl MessageChangeStore for JournalStore {
+    async fn replace_message(&self, current: &Message, changed: Message) -> StoreResult<Message> {
+        let write = Write::ReplaceMessage { current: Box::new(current.clone()), changed: Box::new(changed.clone()) };
+        self.logged(write, self.inner.replace_message(current, changed)).await
+    }
+
+    async fn delete_message(&self, current: &Message) -> StoreResult<()> {
+        self.logged(Write::DeleteMessage { current: Box::new(current.clone()) }, self.inner.delete_message(current))
+            .await
+    }
+}
+
+#[async_trait]
+impl BotStorageStore for JournalStore {
+    async fn bot_storage(
+        &self,
+        realm: RealmId,
+        bot: UserId,
+        keys: Option<&[String]>,
+    ) -> StoreResult<BTreeMap<String, String>> {
+        self.inner.bot_storage(realm, bot, keys).await
+    }
+
+    async fn put_bot_storage(
+        &self,
+        realm: RealmId,
+        bot: UserId,
+        entries: &BTreeMap<String, String>,
+        limit: u64,
+    ) -> StoreResult<()> {
+        let write = Write::PutBotStorage { realm, bot, entries: entries.clone(), limit };
+        self.logged(write, self.inner.put_bot_storage(realm, bot, entries, limit)).await
+    }
+
+    async fn remove_bot_storage(&self, realm: RealmId, bot: UserId, keys: &[String]) -> StoreResult<()> {
+        let write = Write::RemoveBotStorage { realm, bot, keys: keys.to_vec() };
+        self.logged(write, self.inner.remove_bot_storage(realm, bot, keys)).await
     }
 }
 

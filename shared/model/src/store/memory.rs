@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    DeliveryStore, Direction, MessageFilter, MessageScope, MessageStore, OutboxEntry, RealmStore, ServiceStore,
-    StoreError, StoreResult, StreamStore, UserStore,
+    BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
+    OutboxEntry, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore, storage_entry_size,
 };
 use crate::Millis;
 use crate::credentials::ApiKeyHash;
@@ -39,6 +39,7 @@ struct MemoryState {
     /// `(realm, sender, key)` → `(message id, when it was claimed)`.
     idempotency: HashMap<(RealmId, UserId, String), (MessageId, Millis)>,
     deliveries: BTreeMap<(RealmId, DeliveryId), Delivery>,
+    bot_storage: HashMap<(RealmId, UserId), BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default)]
@@ -386,6 +387,88 @@ impl MessageStore for MemoryStore {
 
     async fn delete_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<()> {
         self.lock().outbox.remove(&(realm, message));
+        Ok(())
+    }
+}
+
+impl MemoryState {
+    /// The stored message `current` was read from, if it is still that revision.
+    fn current_message(&mut self, current: &Message) -> StoreResult<&mut Message> {
+        let stored = self.messages.get_mut(&(current.realm_id, current.id)).ok_or(StoreError::NotFound("message"))?;
+        if stored.revision != current.revision {
+            return Err(StoreError::Conflict);
+        }
+        Ok(stored)
+    }
+}
+
+#[async_trait]
+impl MessageChangeStore for MemoryStore {
+    async fn replace_message(&self, current: &Message, mut changed: Message) -> StoreResult<Message> {
+        let mut state = self.lock();
+        let stored = state.current_message(current)?;
+        changed.realm_id = current.realm_id;
+        changed.id = current.id;
+        changed.revision = current.revision + 1;
+        *stored = changed.clone();
+        Ok(changed)
+    }
+
+    async fn delete_message(&self, current: &Message) -> StoreResult<()> {
+        let mut state = self.lock();
+        state.current_message(current)?;
+        state.messages.remove(&(current.realm_id, current.id));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BotStorageStore for MemoryStore {
+    async fn bot_storage(
+        &self,
+        realm: RealmId,
+        bot: UserId,
+        keys: Option<&[String]>,
+    ) -> StoreResult<BTreeMap<String, String>> {
+        let state = self.lock();
+        let Some(entries) = state.bot_storage.get(&(realm, bot)) else { return Ok(BTreeMap::new()) };
+        Ok(match keys {
+            None => entries.clone(),
+            Some(keys) => {
+                keys.iter().filter_map(|k| entries.get_key_value(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+            }
+        })
+    }
+
+    async fn put_bot_storage(
+        &self,
+        realm: RealmId,
+        bot: UserId,
+        entries: &BTreeMap<String, String>,
+        limit: u64,
+    ) -> StoreResult<()> {
+        let mut state = self.lock();
+        let stored = state.bot_storage.entry((realm, bot)).or_default();
+        let size = |map: &BTreeMap<String, String>| map.iter().map(|(k, v)| storage_entry_size(k, v)).sum::<u64>();
+        let mut changed = stored.clone();
+        changed.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let total = size(&changed);
+        if total > limit {
+            return Err(StoreError::StorageLimit { over: total - limit, limit });
+        }
+        *stored = changed;
+        Ok(())
+    }
+
+    async fn remove_bot_storage(&self, realm: RealmId, bot: UserId, keys: &[String]) -> StoreResult<()> {
+        let mut state = self.lock();
+        let stored = state.bot_storage.entry((realm, bot)).or_default();
+        if !keys.iter().all(|k| stored.contains_key(k)) {
+            return Err(StoreError::NotFound("key"));
+        }
+        for key in keys {
+            stored.remove(key);
+        }
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ pub mod dynamo;
 pub mod journal;
 pub mod memory;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 
 use crate::Millis;
@@ -39,6 +41,9 @@ pub enum StoreError {
     /// The lease on a delivery or outbox entry is held by someone else, or was lost.
     #[error("the lease is not held")]
     LeaseLost,
+    /// A bot storage write would take the bot's storage `over` characters past `limit`.
+    #[error("bot storage limit of {limit} characters exceeded by {over}")]
+    StorageLimit { over: u64, limit: u64 },
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
     #[error("storage backend error: {0}")]
@@ -159,6 +164,51 @@ pub trait MessageStore: Send + Sync {
     async fn delete_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<()>;
 }
 
+/// Changes to committed messages (edits, reactions, deletion). Each is a compare-and-swap on
+/// the message's `revision`, so two concurrent changes never lose one another: the loser gets
+/// [`StoreError::Conflict`], re-reads and decides again.
+#[async_trait]
+pub trait MessageChangeStore: Send + Sync {
+    /// Replaces `current` (the message as read) with `changed` (same realm and id) in every
+    /// copy, moving the topic copy when the topic changed, and returns what is stored now (its
+    /// revision one higher). [`StoreError::NotFound`] if the message is gone,
+    /// [`StoreError::Conflict`] if it changed since `current` was read.
+    async fn replace_message(&self, current: &Message, changed: Message) -> StoreResult<Message>;
+    /// Deletes `current` and its copies, on the same conditions as
+    /// [`MessageChangeStore::replace_message`].
+    async fn delete_message(&self, current: &Message) -> StoreResult<()>;
+}
+
+/// A bot's key-value storage (Zulip's bot storage): text keys to text values, at most `limit`
+/// characters of keys and values together per bot.
+#[async_trait]
+pub trait BotStorageStore: Send + Sync {
+    /// The bot's entries: all of them, or those of `keys` that exist.
+    async fn bot_storage(
+        &self,
+        realm: RealmId,
+        bot: UserId,
+        keys: Option<&[String]>,
+    ) -> StoreResult<BTreeMap<String, String>>;
+    /// Sets `entries`, all or nothing, if the bot's total stays within `limit` characters;
+    /// [`StoreError::StorageLimit`] otherwise. Concurrent writers cannot together exceed it.
+    async fn put_bot_storage(
+        &self,
+        realm: RealmId,
+        bot: UserId,
+        entries: &BTreeMap<String, String>,
+        limit: u64,
+    ) -> StoreResult<()>;
+    /// Removes `keys`, all or nothing; [`StoreError::NotFound`] if one of them does not exist.
+    async fn remove_bot_storage(&self, realm: RealmId, bot: UserId, keys: &[String]) -> StoreResult<()>;
+}
+
+/// The characters an entry counts against a bot's storage limit, as Zulip counts them.
+#[must_use]
+pub fn storage_entry_size(key: &str, value: &str) -> u64 {
+    (key.chars().count() + value.chars().count()) as u64
+}
+
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Creates the delivery record if it does not exist yet, and returns what is stored.
@@ -195,6 +245,27 @@ pub trait DeliveryStore: Send + Sync {
 }
 
 /// Everything Hookline stores.
-pub trait Store: RealmStore + UserStore + StreamStore + ServiceStore + MessageStore + DeliveryStore {}
+pub trait Store:
+    RealmStore
+    + UserStore
+    + StreamStore
+    + ServiceStore
+    + MessageStore
+    + MessageChangeStore
+    + BotStorageStore
+    + DeliveryStore
+{
+}
 
-impl<T: RealmStore + UserStore + StreamStore + ServiceStore + MessageStore + DeliveryStore> Store for T {}
+impl<
+    T: RealmStore
+        + UserStore
+        + StreamStore
+        + ServiceStore
+        + MessageStore
+        + MessageChangeStore
+        + BotStorageStore
+        + DeliveryStore,
+> Store for T
+{
+}

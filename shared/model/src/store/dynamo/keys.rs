@@ -121,3 +121,22 @@ pub fn deliveries_pk(realm: RealmId, bot: UserId) -> String {
 pub fn delivery(realm: RealmId, id: DeliveryId) -> Key {
     (deliveries_pk(realm, id.bot_id), format!("{:016}#{:06}", id.message_id, id.redelivery))
 }
+
+/// The partition of one bot's storage: its entries and its size counter.
+pub fn bot_storage_pk(realm: RealmId, bot: UserId) -> String {
+    format!("REALM#{realm}#BOT#{bot:012}#STORAGE")
+}
+
+/// The running total of the bot's storage (characters of keys and values).
+pub fn bot_storage_size(realm: RealmId, bot: UserId) -> Key {
+    (bot_storage_pk(realm, bot), "#SIZE".into())
+}
+
+/// Sort keys of storage entries start with this; the size counter's does not.
+pub const BOT_STORAGE_ENTRY_PREFIX: &str = "E#";
+
+/// An entry, by the SHA-256 of its key: any key fits a sort key, and no two collide.
+pub fn bot_storage_entry(realm: RealmId, bot: UserId, key: &str) -> Key {
+    use sha2::Digest as _;
+    (bot_storage_pk(realm, bot), format!("{BOT_STORAGE_ENTRY_PREFIX}{}", hex::encode(sha2::Sha256::digest(key))))
+}

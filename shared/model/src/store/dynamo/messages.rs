@@ -118,7 +118,7 @@ struct IdempotencyRecord {
 
 /// The partitions besides the realm's own that hold a copy of `message`, one per scope a
 /// reader can narrow to.
-fn scope_partitions(message: &Message) -> Vec<String> {
+pub(super) fn scope_partitions(message: &Message) -> Vec<String> {
     match &message.recipient {
         Recipient::Stream { stream_id, topic, .. } => vec![
             keys::stream_messages_pk(message.realm_id, *stream_id),

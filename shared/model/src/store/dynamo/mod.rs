@@ -2,9 +2,11 @@
 //! `serde_dynamo`, uniqueness by conditional writes and transactions, every read that decides
 //! something strongly consistent.
 
+mod bot_storage;
 mod deliveries;
 mod identity;
 pub mod keys;
+mod message_changes;
 mod messages;
 
 use std::collections::HashMap;
