@@ -2,6 +2,7 @@
 //! in-memory store, the journaled store, the in-process queue) and against the real services'
 //! stand-ins (DynamoDB Local, moto's SQS).
 
+mod changes_contract;
 mod queue_contract;
 mod store_contract;
 mod support;
@@ -55,6 +56,9 @@ store_cases!(
     attempts_are_recorded_only_by_the_lease_holder,
     a_delivery_gets_exactly_one_reply,
     deliveries_are_listed_newest_first_by_state,
+    a_message_is_replaced_only_from_its_current_revision,
+    bot_storage_holds_text_within_the_limit,
+    concurrent_bot_storage_writes_cannot_exceed_the_limit,
 );
 
 queue_cases!(

@@ -11,6 +11,11 @@ use hookline_model::{Attempt, IdempotencyKey, MAX_MESSAGE_ID, MessageDraft, Real
 
 use crate::support::{new_realm, new_user, unique_name};
 
+pub use crate::changes_contract::{
+    a_message_is_replaced_only_from_its_current_revision, bot_storage_holds_text_within_the_limit,
+    concurrent_bot_storage_writes_cannot_exceed_the_limit,
+};
+
 /// Far enough ahead that no TTL derived from it has passed: DynamoDB Local deletes expired
 /// items on its own, which would pull records out from under the cases.
 const NOW: i64 = 4_000_000_000_000;
