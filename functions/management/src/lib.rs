@@ -4,6 +4,7 @@
 //! [`handle`] is the HTTP adapter: it finds the route, authenticates, reads parameters and
 //! maps errors; the modules below hold the logic and know nothing of Lambda.
 
+mod bot_storage;
 mod bots;
 mod deliveries;
 mod realms;
@@ -91,6 +92,9 @@ async fn dispatch(services: &Services, route: &str, request: &Request) -> Result
             "GET /api/v1/users/me/subscriptions" => streams::subscriptions(services, &caller).await,
             "POST /api/v1/users/me/subscriptions" => streams::subscribe(services, &caller, &params).await,
             "GET /api/v1/streams" => streams::list(services, &caller).await,
+            "GET /api/v1/bot_storage" => bot_storage::get(services, &caller, &params).await,
+            "PUT /api/v1/bot_storage" => bot_storage::put(services, &caller, &params).await,
+            "DELETE /api/v1/bot_storage" => bot_storage::remove(services, &caller, &params).await,
             "GET /api/v1/bots" => bots::list(services, &caller).await,
             "POST /api/v1/bots" => bots::create(services, &caller, &params).await,
             "PATCH /api/v1/bots/{bot_id}" => bots::update(services, &caller, id("bot_id")?, &params).await,
