@@ -110,37 +110,24 @@ pub fn list<'v>(body: &'v Value, pointer: &str) -> Result<&'v [Value], Integrati
     }
 }
 
-/// Zulip's topic limit: 60 characters, cut with an ellipsis.
+/// Zulip's topic limit: 60 characters, the last three `...` when cut.
 #[must_use]
 pub fn fit_topic(topic: &str) -> String {
-    const MAX: usize = hookline_messaging::send::MAX_TOPIC_CHARS;
-    if topic.chars().count() <= MAX {
-        topic.to_owned()
-    } else {
-        let mut cut: String = topic.chars().take(MAX - 1).collect();
-        cut.push('…');
-        cut
-    }
+    hookline_messaging::limits::truncate_topic(topic)
 }
 
-/// Zulip's message limit.
-pub const MAX_CONTENT_BYTES: usize = hookline_messaging::send::MAX_CONTENT_BYTES;
-const TRUNCATED: &str = "\n[message truncated]";
+/// Zulip's message limit, in characters.
+pub const MAX_CONTENT_CHARS: usize = hookline_messaging::limits::MAX_CONTENT_CHARS;
 
-/// Cuts a message to the length Zulip allows, the way Zulip does: on a character boundary,
-/// ending with `[message truncated]`.
+/// Cuts a message to the length Zulip allows, the way Zulip does, ending with
+/// `[message truncated]`.
 #[must_use]
-pub fn fit_content(mut content: String) -> String {
-    if content.len() <= MAX_CONTENT_BYTES {
-        return content;
+pub fn fit_content(content: String) -> String {
+    if content.chars().count() <= MAX_CONTENT_CHARS {
+        content
+    } else {
+        hookline_messaging::limits::truncate_content(&content)
     }
-    let mut end = MAX_CONTENT_BYTES - TRUNCATED.len();
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
-    content.truncate(end);
-    content.push_str(TRUNCATED);
-    content
 }
 
 /// The string at `key`: `None` when missing or null, a Malformed error for another type.

@@ -1,18 +1,14 @@
-//! A realm's directory (users, outgoing services, streams), read in a few queries and kept
-//! for a short time by a warm function: mention resolution and trigger matching then cost no
-//! AWS round trip. Staleness is bounded by the lifetime, and the worker re-checks that a bot
-//! and its service are still active before it delivers.
+//! A realm's directory (users, outgoing services, streams), read in a few queries and kept by
+//! a warm function for as long as it is current: mention resolution and trigger matching then
+//! cost no AWS round trip. The worker also re-checks that a bot and its service are still
+//! active before it delivers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use hookline_model::store::{Store, StoreResult};
 use hookline_model::user::{BotService, email_key};
 use hookline_model::{Realm, RealmId, Stream, StreamId, User, UserId};
-
-/// How long a cached directory is used.
-pub const DIRECTORY_LIFETIME: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct Directory {
@@ -63,10 +59,14 @@ impl Directory {
     }
 }
 
-/// Directories by realm, each used for [`DIRECTORY_LIFETIME`].
+/// Directories by realm. A cached directory is used only while the realm, as the caller just
+/// read it, still has the directory version the directory was loaded at: every change to
+/// users, services and streams moves that version in the same commit, so a directory that
+/// could miss a bot, a name or a trigger rule is never used, and reusing a fresh one costs no
+/// round trip beyond the realm read the caller already made.
 #[derive(Default)]
 pub struct DirectoryCache {
-    entries: Mutex<HashMap<RealmId, (Arc<Directory>, Instant)>>,
+    entries: Mutex<HashMap<RealmId, Arc<Directory>>>,
 }
 
 impl DirectoryCache {
@@ -75,32 +75,87 @@ impl DirectoryCache {
         Self::default()
     }
 
-    /// The realm's directory, from the cache while it is fresh.
+    /// The realm's directory: the cached one if `realm` (freshly read) has not moved past it.
     pub async fn get(&self, store: &dyn Store, realm: &Realm) -> StoreResult<Arc<Directory>> {
-        if let Some(found) = self.fresh(realm.id) {
+        if let Some(found) = self.current(realm) {
             return Ok(found);
         }
         self.reload(store, realm).await
     }
 
-    /// Reads the directory again (after a miss that a newer directory may answer).
+    /// Reads the directory again. It is at least as new as `realm`'s version, since the
+    /// realm was read before its users, services and streams are.
     pub async fn reload(&self, store: &dyn Store, realm: &Realm) -> StoreResult<Arc<Directory>> {
         let directory = Arc::new(Directory::load(store, realm.clone()).await?);
-        self.lock().insert(realm.id, (directory.clone(), Instant::now()));
+        let mut entries = self.lock();
+        // Keep whichever of two concurrent loads saw the newer realm.
+        let newer =
+            entries.get(&realm.id).is_none_or(|cached| cached.realm.directory_version <= realm.directory_version);
+        if newer {
+            entries.insert(realm.id, directory.clone());
+        }
         Ok(directory)
     }
 
-    /// Whether the cached directory was loaded a moment ago (a reload would not help).
-    #[must_use]
-    pub fn just_loaded(&self, realm: RealmId) -> bool {
-        self.lock().get(&realm).is_some_and(|(_, at)| at.elapsed() < Duration::from_millis(200))
+    fn current(&self, realm: &Realm) -> Option<Arc<Directory>> {
+        self.lock().get(&realm.id).filter(|cached| cached.realm.directory_version == realm.directory_version).cloned()
     }
 
-    fn fresh(&self, realm: RealmId) -> Option<Arc<Directory>> {
-        self.lock().get(&realm).filter(|(_, at)| at.elapsed() < DIRECTORY_LIFETIME).map(|(d, _)| d.clone())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RealmId, (Arc<Directory>, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RealmId, Arc<Directory>>> {
         self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hookline_model::credentials::ApiKeyHash;
+    use hookline_model::realm::NewRealm;
+    use hookline_model::store::memory::MemoryStore;
+    use hookline_model::store::{RealmStore, StreamStore};
+    use hookline_model::user::{NewUser, Role};
+
+    use super::*;
+
+    async fn realm_with_owner(store: &MemoryStore) -> Realm {
+        let owner = NewUser {
+            email: "ada@acme.example".into(),
+            full_name: "Ada".into(),
+            role: Role::Owner,
+            bot_type: None,
+            bot_owner_id: None,
+            api_key_hash: ApiKeyHash::of("k"),
+            service: None,
+        };
+        let new =
+            NewRealm { string_id: "acme".into(), name: "Acme".into(), host: "acme".into(), public_url: "x".into() };
+        store.create_realm(new, owner, 1).await.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn a_cached_directory_is_reused_until_the_realm_moves_on() {
+        let store = MemoryStore::new();
+        let realm = realm_with_owner(&store).await;
+        let cache = DirectoryCache::new();
+        let first = cache.get(&store, &realm).await.unwrap();
+        let again = cache.get(&store, &realm).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "same version: no reload");
+
+        store.create_stream(realm.id, "new", "", 2).await.unwrap();
+        let realm = store.get_realm(realm.id).await.unwrap().unwrap();
+        let after = cache.get(&store, &realm).await.unwrap();
+        assert!(after.stream_named("new").is_some(), "a stream created a moment ago is seen at once");
+    }
+
+    #[tokio::test]
+    async fn an_older_realm_read_never_replaces_a_newer_directory() {
+        let store = MemoryStore::new();
+        let old = realm_with_owner(&store).await;
+        store.create_stream(old.id, "new", "", 2).await.unwrap();
+        let new = store.get_realm(old.id).await.unwrap().unwrap();
+        let cache = DirectoryCache::new();
+        cache.get(&store, &new).await.unwrap();
+        cache.reload(&store, &old).await.unwrap();
+        let kept = cache.current(&new).expect("the newer directory stays cached");
+        assert_eq!(kept.realm.directory_version, new.directory_version);
     }
 }

@@ -4,6 +4,7 @@
 pub mod directory;
 pub mod format;
 pub mod history;
+pub mod limits;
 pub mod mentions;
 pub mod render;
 pub mod send;

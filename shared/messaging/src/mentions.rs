@@ -24,7 +24,8 @@ pub enum MentionTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention {
     pub target: MentionTarget,
-    /// `@_**Name**`: shown as a mention, notifies/triggers nobody
+    /// `@_**Name**`, or any mention inside a `>` quote (Zulip silences quoted mentions): shown
+    /// as a mention, notifies/triggers nobody
     pub silent: bool,
     /// Byte range of the whole mention syntax (from `@` to the closing `**`) in the scanned text
     pub span: Range<usize>,
@@ -47,15 +48,21 @@ pub(crate) fn markdown_options() -> Options {
 ///
 /// Following CommonMark, an unclosed fence makes the rest of the document code, and code inside block quotes and
 /// list items counts too. Link targets, images, autolinks and link reference definitions hold no mentions either.
+///
+/// A mention inside a block quote is silent, as Zulip makes it: quoting someone's message does
+/// not notify the people it mentions. (A ```` ```quote ```` block is a fence, so it holds no
+/// mentions at all.)
 pub fn scan(content: &str) -> Vec<Mention> {
-    let skipped = non_text_ranges(content);
-    let mut skipped = Skipped::new(&skipped);
+    let ranges = block_ranges(content);
+    let mut skipped = Skipped::new(&ranges.non_text);
+    let mut quoted = Skipped::new(&ranges.quotes);
     let mut mentions = Vec::new();
     let mut from = 0;
     while let Some(at) = content[from..].find('@').map(|offset| from + offset) {
         match mention_at(content, at).filter(|mention| !skipped.overlaps(&mention.span)) {
-            Some(mention) => {
+            Some(mut mention) => {
                 from = mention.span.end;
+                mention.silent |= quoted.overlaps(&mention.span);
                 mentions.push(mention);
             }
             None => from = at + 1,
@@ -140,14 +147,24 @@ impl OpenLink {
     }
 }
 
-/// Byte ranges of `content` that Markdown does not show as text, sorted and merged.
-fn non_text_ranges(content: &str) -> Vec<Range<usize>> {
+/// Byte ranges of a message, each list sorted and merged.
+struct BlockRanges {
+    /// What Markdown does not show as text: code, link targets, images, reference definitions.
+    non_text: Vec<Range<usize>>,
+    /// Block quotes.
+    quotes: Vec<Range<usize>>,
+}
+
+/// Reads `content` once with the Markdown parser and notes where code and quotes are.
+fn block_ranges(content: &str) -> BlockRanges {
     let mut parser = Parser::new_ext(content, markdown_options()).into_offset_iter();
     let mut ranges = Vec::new();
+    let mut quotes = Vec::new();
     let mut links: Vec<OpenLink> = Vec::new();
     for (event, range) in parser.by_ref() {
         match event {
             Event::Code(_) | Event::Start(Tag::CodeBlock(_) | Tag::Image { .. }) => ranges.push(range.clone()),
+            Event::Start(Tag::BlockQuote(_)) => quotes.push(range.clone()),
             Event::Start(Tag::Link { link_type, .. }) => {
                 let autolink = matches!(link_type, LinkType::Autolink | LinkType::Email);
                 links.push(OpenLink { text_end: range.start + 1, range, autolink });
@@ -164,7 +181,7 @@ fn non_text_ranges(content: &str) -> Vec<Range<usize>> {
         }
     }
     ranges.extend(parser.reference_definitions().iter().map(|(_, definition)| definition.span.clone()));
-    merge(ranges)
+    BlockRanges { non_text: merge(ranges), quotes: merge(quotes) }
 }
 
 /// Sorts ranges and joins the ones that overlap or touch.
@@ -211,6 +228,25 @@ mod tests {
 
     fn wildcard(word: &str) -> MentionTarget {
         MentionTarget::Wildcard(word.to_owned())
+    }
+
+    #[test]
+    fn a_mention_inside_a_quote_is_silent_as_zulip_makes_it() {
+        for quoted in ["> @**Alice** said so", "hi\n\n> > nested @**Alice**\n", "- > @**Alice** in a list"] {
+            let mentions = scan(quoted);
+            assert_eq!(mentions.len(), 1, "{quoted:?}");
+            assert!(mentions[0].silent, "{quoted:?}");
+            assert!(user_mentions(quoted).is_empty(), "{quoted:?}");
+        }
+        let after = scan("> @**Alice** said\n\n@**Bob** agreed");
+        assert_eq!(after.iter().map(|m| m.silent).collect::<Vec<_>>(), vec![true, false]);
+        assert_eq!(user_mentions("> quoted\n\n@**Bob** agreed"), vec![name("Bob")]);
+    }
+
+    #[test]
+    fn a_quote_fence_holds_no_mention_that_notifies() {
+        assert!(user_mentions("```quote\n@**Alice** wrote this\n```").is_empty());
+        assert!(user_mentions("~~~ quote\n@**Alice**\n~~~\n").is_empty());
     }
 
     #[test]

@@ -14,11 +14,9 @@ use hookline_model::{
 };
 
 use crate::directory::{Directory, DirectoryCache};
+use crate::limits::{ContentError, normalize_content, truncate_topic};
 use crate::triggers::triggered_bots;
 
-/// Zulip's limits.
-pub const MAX_CONTENT_BYTES: usize = 10_000;
-pub const MAX_TOPIC_CHARS: usize = 60;
 /// How long an `Idempotency-Key` holds.
 pub const IDEMPOTENCY_WINDOW: i64 = 24 * 60 * 60 * 1000;
 
@@ -60,14 +58,10 @@ pub struct SendRequest {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SendError {
-    #[error("Message must not be empty")]
-    EmptyContent,
-    #[error("Message too long (limit: {MAX_CONTENT_BYTES} bytes)")]
-    ContentTooLong,
+    #[error("{0}")]
+    Content(#[from] ContentError),
     #[error("Missing topic")]
     MissingTopic,
-    #[error("Topic too long (limit: {MAX_TOPIC_CHARS} characters)")]
-    TopicTooLong,
     #[error("Invalid idempotency key")]
     InvalidIdempotencyKey,
     #[error("Channel '{0}' does not exist")]
@@ -116,20 +110,14 @@ impl Sender {
         Self { store, queue, clock, directories: DirectoryCache::new() }
     }
 
-    /// The realm's directory (cached for a few seconds).
+    /// The realm's directory (cached while `realm`, freshly read, says it is current).
     pub async fn directory(&self, realm: &Realm) -> Result<Arc<Directory>, StoreError> {
         self.directories.get(self.store.as_ref(), realm).await
     }
 
     /// Sends a message.
     pub async fn send(&self, request: SendRequest) -> Result<Sent, SendError> {
-        let content = request.content.trim_end().to_owned();
-        if content.trim().is_empty() {
-            return Err(SendError::EmptyContent);
-        }
-        if content.len() > MAX_CONTENT_BYTES {
-            return Err(SendError::ContentTooLong);
-        }
+        let content = normalize_content(&request.content)?;
         let idempotency = match request.idempotency_key {
             Some(key) if key.is_empty() || key.len() > 255 || key.chars().any(char::is_control) => {
                 return Err(SendError::InvalidIdempotencyKey);
@@ -137,17 +125,8 @@ impl Sender {
             Some(key) => Some(IdempotencyKey { key, window: IDEMPOTENCY_WINDOW }),
             None => None,
         };
-        let mut directory = self.directory(&request.realm).await?;
-        let recipient = match self.recipient(&directory, &request.sender, &request.destination) {
-            // Something created a moment ago may be missing from a cached directory.
-            Err(SendError::StreamNotFound(_) | SendError::UnknownUserId(_) | SendError::UnknownEmail(_))
-                if !self.directories.just_loaded(request.realm.id) =>
-            {
-                directory = self.directories.reload(self.store.as_ref(), &request.realm).await?;
-                self.recipient(&directory, &request.sender, &request.destination)?
-            }
-            other => other?,
-        };
+        let directory = self.directory(&request.realm).await?;
+        let recipient = self.recipient(&directory, &request.sender, &request.destination)?;
         let triggered = triggered_bots(&directory, &request.sender, &recipient, &content);
         let jobs: Vec<DeliveryJob> = triggered
             .iter()
@@ -227,9 +206,6 @@ impl Sender {
                 if topic.is_empty() {
                     return Err(SendError::MissingTopic);
                 }
-                if topic.chars().count() > MAX_TOPIC_CHARS {
-                    return Err(SendError::TopicTooLong);
-                }
                 let found: Option<&Stream> = match stream {
                     StreamRef::Id(id) => directory.stream(*id),
                     StreamRef::Name(name) => directory.stream_named(name),
@@ -242,7 +218,7 @@ impl Sender {
                 Ok(Recipient::Stream {
                     stream_id: stream.id,
                     stream_name: stream.name.clone(),
-                    topic: topic.to_owned(),
+                    topic: truncate_topic(topic),
                 })
             }
             Destination::Direct(people) => {

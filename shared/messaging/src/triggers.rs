@@ -3,7 +3,7 @@
 //!
 //! - Nothing a bot sends triggers a bot (the loop guard; it covers a bot mentioning itself).
 //! - A stream message triggers each active outgoing bot it @-mentions (not silently, not by
-//!   wildcard, not inside code), with `mention`.
+//!   wildcard, not inside code or a quote), with `mention`.
 //! - A direct message triggers each active outgoing bot among its recipients, with
 //!   `direct_message`; mentioning a bot in a DM it is not part of does nothing.
 //! - Beyond Zulip, on streams: a service watching the stream fires with `stream_message`, and
@@ -144,6 +144,7 @@ mod tests {
                 host: "acme".into(),
                 public_url: "x".into(),
                 created_at: 0,
+                directory_version: 0,
             },
             users: vec![
                 user(1, "Ada", None),
@@ -185,6 +186,8 @@ mod tests {
             "@**everyone** @**topic**",
             "`@**Echo**`",
             "```\n@**Echo**\n```",
+            "> @**Echo** said hi",
+            "```quote\n@**Echo**\n```",
             "@**Weather|10**",
             "mail@**Echo**",
             "@**Helper**",

@@ -17,6 +17,10 @@ pub struct Realm {
     /// Where the realm's web app lives; message links in notices point here.
     pub public_url: String,
     pub created_at: Millis,
+    /// Moves forward in the same commit as every change to the realm's users, bot services
+    /// and streams, so a directory cached at an older version is known to be stale.
+    #[serde(default)]
+    pub directory_version: u64,
 }
 
 /// What is needed to create a realm; the store assigns the id.

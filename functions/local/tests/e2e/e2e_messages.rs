@@ -108,10 +108,11 @@ async fn sending_errors_have_zulips_statuses_and_retries_are_idempotent() {
     };
     send(stream(&[])).await.error(400, "REQUEST_VARIABLE_MISSING", "Missing 'content' argument");
     send(stream(&[("content", "  ")])).await.error(400, "BAD_REQUEST", "Message must not be empty");
-    send(stream(&[("content", &"x".repeat(10_001))])).await.error(400, "BAD_REQUEST", "Message too long");
-    send(vec![("type", "stream".into()), ("to", "general".into()), ("topic", "t".repeat(61)), ("content", "x".into())])
-        .await
-        .error(400, "BAD_REQUEST", "Topic too long");
+    send(stream(&[("content", "nul \u{0} byte")])).await.error(
+        400,
+        "BAD_REQUEST",
+        "Message must not contain null bytes",
+    );
     send(vec![("type", "stream".into()), ("to", "general".into()), ("content", "x".into())]).await.error(
         400,
         "BAD_REQUEST",

@@ -207,3 +207,78 @@ async fn the_delivery_log_pages_filters_and_redelivers_for_the_owner_only() {
         "No such delivery",
     );
 }
+
+/// A receiver that answers every POST with `answer`, on a thread; returns its URL.
+fn answering_receiver(answer: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = reader.get_mut().write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_bot_created_a_moment_before_it_is_mentioned_replies() {
+    let stack = Stack::start(&["--demo", "--allow-private-endpoints"]);
+    let (email, api_key) = stack.demo_credentials();
+    let owner = stack.client().as_user(&email, &api_key);
+    let url = answering_receiver(r#"{"content": "here already"}"#);
+    // The realm's directory is read and cached by a first message.
+    owner
+        .post("/api/v1/messages", &[("type", "stream"), ("to", "general"), ("topic", "t"), ("content", "warm")])
+        .await
+        .ok();
+    let bot = owner
+        .post(
+            "/api/v1/bots",
+            &[("full_name", "Quick Bot"), ("short_name", "quick"), ("bot_type", "3"), ("payload_url", &url)],
+        )
+        .await
+        .ok();
+    let bot_id = bot["user_id"].as_u64().unwrap();
+    // Mentioned at once, in a stream, and renamed then mentioned again by its new name.
+    owner
+        .post(
+            "/api/v1/messages",
+            &[("type", "stream"), ("to", "general"), ("topic", "quick"), ("content", "@**Quick Bot** you there?")],
+        )
+        .await
+        .ok();
+    let narrow = json!([["stream", "general"], ["topic", "quick"]]);
+    let reply = wait_for_message_from(&owner, narrow, bot_id).await;
+    assert_eq!(reply["content"], "here already");
+
+    owner.send("PATCH", &format!("/api/v1/bots/{bot_id}"), &[("full_name", "Renamed Bot")]).await.ok();
+    owner
+        .post(
+            "/api/v1/messages",
+            &[("type", "stream"), ("to", "general"), ("topic", "renamed"), ("content", "@**Renamed Bot** and now?")],
+        )
+        .await
+        .ok();
+    let narrow = json!([["stream", "general"], ["topic", "renamed"]]);
+    assert_eq!(wait_for_message_from(&owner, narrow, bot_id).await["content"], "here already");
+}

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hookline_messaging::limits::{CONTENT_TRUNCATED, ContentError, MAX_CONTENT_CHARS};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
 use hookline_messaging::sweep::sweep;
 use hookline_model::credentials::ApiKeyHash;
@@ -17,7 +18,7 @@ use hookline_model::queue::{DeliveryQueue, QueueError, ReceivedJob};
 use hookline_model::realm::NewRealm;
 use hookline_model::store::memory::MemoryStore;
 use hookline_model::store::{
-    Direction, MessageScope, MessageStore as _, RealmStore as _, StreamStore as _, UserStore as _,
+    Direction, MessageScope, MessageStore as _, RealmStore as _, ServiceStore as _, StreamStore as _, UserStore as _,
 };
 use hookline_model::user::{BotService, BotType, Interface, NewUser, Role, SigningSecrets, Triggers};
 use hookline_model::{Clock as _, ManualClock, Realm, User};
@@ -114,6 +115,8 @@ async fn world(bots: usize) -> World {
         created.push(store.create_user(realm.id, bot, 0).await.unwrap());
     }
     let sender = Sender::new(store.clone(), queue.clone(), clock.clone());
+    // As every request does: the realm as it is now.
+    let realm = store.get_realm(realm.id).await.unwrap().unwrap();
     World { clock, store, queue, sender, realm, ada, bots: created }
 }
 
@@ -217,21 +220,14 @@ async fn bots_trigger_no_bots_and_bad_requests_are_refused_before_anything_is_st
     let sent = w.sender.send(w.request(&w.bots[1], "@**Bot 1** loop?")).await.unwrap();
     assert_eq!(sent.triggered, 0);
     let cases: Vec<(SendRequest, SendError)> = vec![
-        (w.request(&w.ada, "   "), SendError::EmptyContent),
-        (w.request(&w.ada, &"x".repeat(10_001)), SendError::ContentTooLong),
+        (w.request(&w.ada, "   "), SendError::Content(ContentError::Empty)),
+        (w.request(&w.ada, "nul\0byte"), SendError::Content(ContentError::NullByte)),
         (
             SendRequest {
                 destination: Destination::Stream { stream: StreamRef::Name("nope".into()), topic: "t".into() },
                 ..w.request(&w.ada, "hi")
             },
             SendError::StreamNotFound("nope".into()),
-        ),
-        (
-            SendRequest {
-                destination: Destination::Stream { stream: StreamRef::Id(1), topic: "t".repeat(61) },
-                ..w.request(&w.ada, "hi")
-            },
-            SendError::TopicTooLong,
         ),
         (
             SendRequest {
@@ -257,12 +253,14 @@ async fn bots_trigger_no_bots_and_bad_requests_are_refused_before_anything_is_st
         assert_eq!(w.sender.send(request).await.unwrap_err(), expected);
     }
     assert_eq!(w.store.last_message_id(w.realm.id).await.unwrap(), sent.message.id, "nothing else stored");
-    // 60 characters of topic are fine, as are exactly 10,000 bytes of content
+    // 60 characters of topic are kept, as are 10,000 characters of content, whatever their bytes
     let ok = SendRequest {
         destination: Destination::Stream { stream: StreamRef::Id(1), topic: "é".repeat(60) },
-        ..w.request(&w.ada, &"x".repeat(10_000))
+        ..w.request(&w.ada, &"é".repeat(10_000))
     };
-    w.sender.send(ok).await.unwrap();
+    let kept = w.sender.send(ok).await.unwrap().message;
+    assert_eq!(kept.content, "é".repeat(10_000));
+    assert!(matches!(&kept.recipient, hookline_model::Recipient::Stream { topic, .. } if *topic == "é".repeat(60)));
     // A DM to a bot triggers it with direct_message
     let dm = SendRequest {
         destination: Destination::Direct(vec![UserRef::Email("BOT2-bot@acme.test".into())]),
@@ -271,4 +269,50 @@ async fn bots_trigger_no_bots_and_bad_requests_are_refused_before_anything_is_st
     let sent = w.sender.send(dm).await.unwrap();
     assert_eq!(sent.triggered, 1);
     assert_eq!(sent.message.recipient, hookline_model::Recipient::direct(w.ada.id, [w.bots[1].id]));
+}
+
+#[tokio::test]
+async fn longer_content_and_topics_are_cut_where_zulip_cuts_them_not_refused() {
+    let w = world(0).await;
+    let long = SendRequest {
+        destination: Destination::Stream {
+            stream: StreamRef::Id(1),
+            topic: "testing-gh / issue #6 This is a sample issue to test GH Integration".into(),
+        },
+        ..w.request(&w.ada, &format!("\n\n{}  \n", "ü".repeat(12_000)))
+    };
+    let message = w.sender.send(long).await.unwrap().message;
+    assert_eq!(message.content.chars().count(), MAX_CONTENT_CHARS);
+    assert!(message.content.starts_with('ü') && message.content.ends_with(CONTENT_TRUNCATED));
+    let hookline_model::Recipient::Stream { topic, .. } = &message.recipient else { panic!("{message:?}") };
+    assert_eq!(topic, "testing-gh / issue #6 This is a sample issue to test GH I...");
+    let stored = w.store.get_message(w.realm.id, message.id).await.unwrap().unwrap();
+    assert_eq!(stored.content, message.content, "what is stored is what was answered");
+}
+
+#[tokio::test]
+async fn a_bot_created_or_renamed_a_moment_before_it_is_mentioned_is_triggered() {
+    let w = world(1).await;
+    // A first send caches the realm's directory.
+    assert_eq!(w.sender.send(w.request(&w.ada, "@**Bot 1** warm up")).await.unwrap().triggered, 1);
+    let mut fresh = person("fresh-bot@acme.test", "Fresh Bot", "k-fresh");
+    fresh.bot_type = Some(BotType::OutgoingWebhook);
+    fresh.bot_owner_id = Some(w.ada.id);
+    fresh.service = w.store.get_service(w.realm.id, w.bots[0].id).await.unwrap();
+    let fresh = w.store.create_user(w.realm.id, fresh, 0).await.unwrap();
+    // The next request reads the realm, as authentication does, and sees the bot at once.
+    let realm = w.store.get_realm(w.realm.id).await.unwrap().unwrap();
+    let sent = w.sender.send(SendRequest { realm, ..w.request(&w.ada, "@**Fresh Bot** hi") }).await.unwrap();
+    assert_eq!(sent.triggered, 1, "a bot created a moment ago fires");
+
+    w.store.set_full_name(w.realm.id, fresh.id, "Renamed Bot").await.unwrap();
+    let realm = w.store.get_realm(w.realm.id).await.unwrap().unwrap();
+    let sent = w.sender.send(SendRequest { realm, ..w.request(&w.ada, "@**Renamed Bot** hi") }).await.unwrap();
+    assert_eq!(sent.triggered, 1, "a bot renamed a moment ago answers to its new name");
+
+    w.store.set_user_active(w.realm.id, fresh.id, false).await.unwrap();
+    w.store.set_user_active(w.realm.id, fresh.id, true).await.unwrap();
+    let realm = w.store.get_realm(w.realm.id).await.unwrap().unwrap();
+    let sent = w.sender.send(SendRequest { realm, ..w.request(&w.ada, "@**Renamed Bot** back?") }).await.unwrap();
+    assert_eq!(sent.triggered, 1, "a bot reactivated a moment ago fires");
 }

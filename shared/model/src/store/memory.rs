@@ -61,6 +61,14 @@ impl MemoryStore {
 }
 
 impl MemoryState {
+    /// Moves the realm's directory version on, as every change to users, services and
+    /// streams does.
+    fn directory_changed(&mut self, realm: RealmId) {
+        if let Some(realm) = self.realms.get_mut(&realm) {
+            realm.directory_version += 1;
+        }
+    }
+
     fn insert_user(&mut self, realm: RealmId, new: NewUser, now: Millis) -> StoreResult<User> {
         let email = email_key(&new.email);
         if self.emails.contains_key(&(realm, email.clone())) {
@@ -126,6 +134,7 @@ impl RealmStore for MemoryStore {
             host: new.host,
             public_url: new.public_url,
             created_at: now,
+            directory_version: 0,
         };
         owner.role = Role::Owner;
         let user = state.insert_user(realm.id, owner, now)?;
@@ -151,7 +160,9 @@ impl UserStore for MemoryStore {
         if !state.realms.contains_key(&realm) {
             return Err(StoreError::NotFound("realm"));
         }
-        state.insert_user(realm, user, now)
+        let user = state.insert_user(realm, user, now)?;
+        state.directory_changed(realm);
+        Ok(user)
     }
 
     async fn get_user(&self, realm: RealmId, id: UserId) -> StoreResult<Option<User>> {
@@ -171,14 +182,18 @@ impl UserStore for MemoryStore {
         let mut state = self.lock();
         let user = state.users.get_mut(&(realm, id)).ok_or(StoreError::NotFound("user"))?;
         user.is_active = active;
-        Ok(user.clone())
+        let user = user.clone();
+        state.directory_changed(realm);
+        Ok(user)
     }
 
     async fn set_full_name(&self, realm: RealmId, id: UserId, full_name: &str) -> StoreResult<User> {
         let mut state = self.lock();
         let user = state.users.get_mut(&(realm, id)).ok_or(StoreError::NotFound("user"))?;
         full_name.clone_into(&mut user.full_name);
-        Ok(user.clone())
+        let user = user.clone();
+        state.directory_changed(realm);
+        Ok(user)
     }
 
     async fn replace_api_key(&self, realm: RealmId, id: UserId, new: ApiKeyHash) -> StoreResult<()> {
@@ -217,6 +232,7 @@ impl StreamStore for MemoryStore {
         };
         state.stream_names.insert(key, stream.id);
         state.streams.insert((realm, stream.id), stream.clone());
+        state.directory_changed(realm);
         Ok(stream)
     }
 
@@ -266,6 +282,7 @@ impl ServiceStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         *stored = service.clone();
+        state.directory_changed(service.realm_id);
         Ok(())
     }
 }

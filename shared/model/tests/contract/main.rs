@@ -47,6 +47,7 @@ store_cases!(
     streams_are_unique_per_realm_ignoring_case,
     subscriptions_are_idempotent,
     bot_services_are_created_with_their_bot_and_updated_optimistically,
+    every_directory_change_moves_the_realms_directory_version,
     message_ids_grow_in_commit_order_per_realm,
     concurrent_commits_get_distinct_consecutive_ids,
     messages_are_read_by_scope_on_either_side_of_an_anchor,

@@ -514,3 +514,41 @@ pub async fn deliveries_are_listed_newest_first_by_state(store: Arc<dyn Store>) 
     assert_eq!(ids(store.list_deliveries(acme.id, 9, Some(DeliveryState::Failed), None, 10).await.unwrap()), ["1-9"]);
     assert_eq!(ids(store.list_deliveries(acme.id, 10, None, None, 10).await.unwrap()), ["4-10"]);
 }
+
+/// The realm's directory version, read back.
+async fn directory_version(store: &Arc<dyn Store>, realm: &Realm) -> u64 {
+    store.get_realm(realm.id).await.unwrap().expect("the realm").directory_version
+}
+
+pub async fn every_directory_change_moves_the_realms_directory_version(store: Arc<dyn Store>) {
+    let (acme, owner) = realm_with_owner(&store).await;
+    let mut seen = directory_version(&store, &acme).await;
+    let mut moved = async |what: &str| {
+        let now = directory_version(&store, &acme).await;
+        assert!(now > seen, "{what} did not move the directory version ({seen} -> {now})");
+        seen = now;
+    };
+    let bot = store.create_user(acme.id, outgoing_bot("echo-bot@acme.example", owner.id), NOW).await.unwrap();
+    moved("creating a user").await;
+    store.set_full_name(acme.id, bot.id, "Renamed Bot").await.unwrap();
+    moved("renaming a user").await;
+    store.set_user_active(acme.id, bot.id, false).await.unwrap();
+    moved("deactivating a user").await;
+    store.set_user_active(acme.id, bot.id, true).await.unwrap();
+    moved("reactivating a user").await;
+    store.create_stream(acme.id, "announce", "", NOW).await.unwrap();
+    moved("creating a stream").await;
+    let service = store.get_service(acme.id, bot.id).await.unwrap().unwrap();
+    let mut watching = service.clone();
+    watching.triggers.trigger_words = vec!["!echo".into()];
+    watching.updated_at = service.updated_at + 1;
+    store.update_service(&watching, service.updated_at).await.unwrap();
+    moved("changing a bot's service").await;
+    // A refused change moves nothing; an unrelated write neither.
+    assert!(matches!(store.update_service(&watching, service.updated_at).await, Err(StoreError::Conflict)));
+    store.subscribe(acme.id, owner.id, 1).await.unwrap();
+    assert_eq!(directory_version(&store, &acme).await, seen);
+    // Renaming a user who does not exist is refused and moves nothing either.
+    assert!(matches!(store.set_full_name(acme.id, 999, "Nobody").await, Err(StoreError::NotFound(_))));
+    assert_eq!(directory_version(&store, &acme).await, seen);
+}

@@ -16,14 +16,10 @@ mod tests;
 
 use serde_json::{Map, Value};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, list, optional_text};
 
 /// Alerts shown in one message; the rest are counted.
 const MAX_ALERTS: usize = 20;
-#[cfg(test)]
-use crate::integration::MAX_CONTENT_BYTES;
-/// Zulip's limit on a message, and how it marks a cut one.
-use crate::integration::{fit_content, optional_text};
 
 pub struct Alertmanager;
 

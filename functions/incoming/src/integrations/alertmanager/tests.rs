@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::integration::MAX_CONTENT_CHARS;
 
 fn run(body: &Value) -> Result<Handled, IntegrationError> {
     Alertmanager.handle(&Payload { event_type: None, headers: &[], body, raw: b"" })
@@ -122,6 +123,6 @@ fn garbage_is_malformed() {
 fn huge_notifications_are_cut_to_zulips_limit() {
     let alerts: Vec<Value> = (0..20).map(|_| alert("firing", &"x".repeat(1_000), "critical")).collect();
     let (_, _, content) = message(&json!({ "status": "firing", "alerts": alerts }));
-    assert!(content.len() <= MAX_CONTENT_BYTES, "{}", content.len());
+    assert!(content.chars().count() <= MAX_CONTENT_CHARS, "{}", content.chars().count());
     assert!(content.ends_with("\n[message truncated]"));
 }

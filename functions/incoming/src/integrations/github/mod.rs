@@ -22,7 +22,7 @@ mod format;
 mod tests;
 
 #[cfg(test)]
-use crate::integration::MAX_CONTENT_BYTES;
+use crate::integration::MAX_CONTENT_CHARS;
 use hmac::{Hmac, Mac};
 use hookline_model::credentials::secrets_equal;
 use sha2::Sha256;

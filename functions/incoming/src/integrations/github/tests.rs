@@ -119,7 +119,7 @@ fn long_topics_are_cut_to_zulips_limit() {
     });
     let (topic, content) = message("issues", &body);
     assert_eq!(topic.chars().count(), 60);
-    assert!(topic.starts_with("r / issue #1 ttt") && topic.ends_with('…'), "{topic}");
+    assert!(topic.starts_with("r / issue #1 ttt") && topic.ends_with("ttt..."), "{topic}");
     assert_eq!(content, "u reopened [issue #1](https://github.com/o/r/issues/1).");
 }
 
@@ -249,7 +249,7 @@ fn huge_texts_are_cut_to_zulips_message_limit() {
         "sender": {"login": "u"},
     });
     let (_, content) = message("issues", &body);
-    assert!(content.len() <= MAX_CONTENT_BYTES);
+    assert!(content.chars().count() <= MAX_CONTENT_CHARS);
     assert!(content.ends_with("\n[message truncated]"));
 }
 

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::optional_text;
-use crate::integration::{IntegrationError, list, number, text};
+use crate::integration::{IntegrationError, list, number, optional_text, text};
 
 /// The all-zero commit id: a branch's `before` when it is created, its `after` when deleted.
 pub const EMPTY_SHA: &str = "0000000000000000000000000000000000000000";

@@ -13,12 +13,7 @@ mod tests;
 use hookline_model::credentials::secrets_equal;
 use serde_json::Value;
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, text};
-
-#[cfg(test)]
-use crate::integration::MAX_CONTENT_BYTES;
-/// Zulip's limit on a message, and how it marks a cut one.
-use crate::integration::{fit_content, optional_text};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, optional_text, text};
 
 pub struct Gitlab;
 

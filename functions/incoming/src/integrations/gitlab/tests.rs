@@ -2,6 +2,7 @@ use serde_json::{Value, json};
 
 use super::events::EMPTY_SHA;
 use super::*;
+use crate::integration::MAX_CONTENT_CHARS;
 
 fn run(event: &str, body: &Value) -> Result<Handled, IntegrationError> {
     Gitlab.handle(&Payload { event_type: Some(event), headers: &[], body, raw: b"" })
@@ -269,10 +270,10 @@ fn the_gitlab_token_is_checked() {
 #[test]
 fn huge_notes_are_cut_to_zulips_limit() {
     let body = json!({"user": {"name": "Ana"}, "project": project(),
-        "object_attributes": {"noteable_type": "Issue", "note": "é".repeat(9_000), "url": "u"},
+        "object_attributes": {"noteable_type": "Issue", "note": "é".repeat(12_000), "url": "u"},
         "issue": {"iid": 1, "title": "T", "url": "u"}});
     let (_, content) = message("Note Hook", &body);
-    assert!(content.len() <= MAX_CONTENT_BYTES);
+    assert_eq!(content.chars().count(), MAX_CONTENT_CHARS, "characters are counted, not bytes");
     assert!(content.ends_with("\n[message truncated]"));
 }
 

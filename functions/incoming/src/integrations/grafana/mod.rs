@@ -13,14 +13,12 @@ mod tests;
 
 use serde_json::{Map, Value};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
+use crate::integration::{
+    Handled, Integration, IntegrationError, Outcome, Payload, fit_content, list, optional_text, text,
+};
 
 /// Alerts shown in one message; the rest are counted.
 pub const MAX_ALERTS: usize = 20;
-#[cfg(test)]
-use crate::integration::MAX_CONTENT_BYTES;
-/// Zulip's limit on a message, and how it marks a cut one.
-use crate::integration::{fit_content, optional_text};
 /// Go's zero time: Grafana's `endsAt` of an alert that has not ended.
 const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
 
@@ -185,7 +183,8 @@ fn legacy(body: &Value) -> Result<(String, String, String), IntegrationError> {
     let icon = match state {
         "alerting" => ":alert:",
         "ok" => ":squared_ok:",
-        _ => ":info:",
+        "pending" | "paused" | "no_data" | "unknown" => ":info:",
+        other => return Err(IntegrationError::Malformed(format!("unknown state '{other}'"))),
     };
     let rule = optional_text(body, "ruleName")?.unwrap_or_default();
     let mut sections = vec![format!("{icon} **{}**", state.to_uppercase())];

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::integration::MAX_CONTENT_CHARS;
 
 fn run(body: &Value) -> Result<Handled, IntegrationError> {
     Grafana.handle(&Payload { event_type: None, headers: &[], body, raw: b"" })
@@ -164,7 +165,7 @@ fn huge_alerts_are_cut_to_zulips_limit() {
     let annotations: serde_json::Map<String, Value> =
         (0..400).map(|i| (format!("note{i:03}"), json!("é".repeat(20)))).collect();
     let (_, _, content) = message(&json!({"alerts": [{"status": "firing", "annotations": annotations}]}));
-    assert!(content.len() <= MAX_CONTENT_BYTES, "{}", content.len());
+    assert!(content.chars().count() <= MAX_CONTENT_CHARS, "{}", content.chars().count());
     assert!(content.ends_with("\n[message truncated]"));
 }
 
@@ -182,6 +183,7 @@ fn garbage_is_malformed() {
     assert_eq!(malformed(json!({"alerts": [{"startsAt": 1700000000}]})), "expected text at startsAt");
     assert_eq!(malformed(json!({"alerts": [{"silenceURL": true}]})), "expected text at silenceURL");
     assert_eq!(malformed(json!({"state": 3})), "expected text at /state");
+    assert_eq!(malformed(json!({"state": "melting"})), "unknown state 'melting'");
     assert_eq!(malformed(json!({"state": "ok", "evalMatches": [{"value": 1}]})), "expected text at /metric");
     assert_eq!(
         malformed(json!({"state": "ok", "evalMatches": [{"metric": "m", "value": "1"}]})),

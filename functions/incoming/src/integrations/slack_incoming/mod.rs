@@ -10,7 +10,9 @@ mod tests;
 
 use serde_json::{Value, json};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
+use crate::integration::{
+    Handled, Integration, IntegrationError, Outcome, Payload, fit_content, list, optional_text, text,
+};
 
 pub use mrkdwn::to_markdown;
 
@@ -20,10 +22,6 @@ const MAX_BLOCKS: usize = 50;
 const MAX_ATTACHMENTS: usize = 20;
 /// Fields of a section or an attachment, elements of a context block.
 const MAX_ITEMS: usize = 20;
-#[cfg(test)]
-use crate::integration::MAX_CONTENT_BYTES;
-/// Zulip's limit on a message, and how it marks a cut one.
-use crate::integration::{fit_content, optional_text};
 
 pub struct SlackIncoming;
 

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::integration::MAX_CONTENT_CHARS;
 
 fn run(body: &Value) -> Result<Handled, IntegrationError> {
     SlackIncoming.handle(&Payload { event_type: None, headers: &[], body, raw: b"" })
@@ -275,7 +276,9 @@ fn long_unclosed_markers_stay_fast() {
 
 #[test]
 fn huge_messages_are_cut_to_zulips_limit() {
-    let text = content(json!({ "text": "é".repeat(8_000) }));
-    assert!(text.len() <= MAX_CONTENT_BYTES, "{}", text.len());
+    let fits = content(json!({ "text": "é".repeat(8_000) }));
+    assert_eq!(fits, "é".repeat(8_000), "the limit counts characters, not bytes");
+    let text = content(json!({ "text": "é".repeat(12_000) }));
+    assert_eq!(text.chars().count(), MAX_CONTENT_CHARS);
     assert!(text.ends_with("é\n[message truncated]"));
 }

@@ -1,10 +1,10 @@
 //! Realms, users, API keys, streams, subscriptions and bot services in the table.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, Item, backend, cancellation_codes, condition_failed, from_item, item, keys, n, s};
+use super::{DynamoStore, Item, backend, cancellation_codes, item, keys, n, s};
 use crate::Millis;
 use crate::credentials::ApiKeyHash;
 use crate::realm::{NewRealm, Realm, RealmId};
@@ -57,23 +57,37 @@ impl DynamoStore {
         name: &str,
         value: AttributeValue,
     ) -> StoreResult<User> {
-        let out = self
-            .client
-            .update_item()
+        let set = Update::builder()
             .table_name(&self.table)
             .set_key(Some(self.key(keys::user(realm, id))))
             .update_expression("SET #attribute = :value")
             .condition_expression("attribute_exists(PK)")
             .expression_attribute_names("#attribute", name)
             .expression_attribute_values(":value", value)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
-            Ok(out) => from_item(out.attributes.unwrap_or_default()),
-            Err(e) if condition_failed(&e) => Err(StoreError::NotFound("user")),
-            Err(e) => Err(backend(e)),
+            .build()
+            .map_err(backend)?;
+        let writes = vec![TransactWriteItem::builder().update(set).build(), self.directory_changed(realm)?];
+        match self.transact(writes).await {
+            Ok(()) => self.get_user(realm, id).await?.ok_or(StoreError::NotFound("user")),
+            Err(f) if f.failed_at(0) => Err(StoreError::NotFound("user")),
+            Err(f) if f.failed_at(1) => Err(StoreError::NotFound("realm")),
+            Err(TransactFailure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(TransactFailure::Other(e)) => Err(e),
         }
+    }
+
+    /// Moves the realm's directory version on (and checks the realm exists), in the commit of
+    /// every change to its users, services and streams.
+    pub(super) fn directory_changed(&self, realm: RealmId) -> StoreResult<TransactWriteItem> {
+        let bump = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(self.key(keys::realm(realm))))
+            .update_expression("ADD directory_version :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().update(bump).build())
     }
 
     /// Adds one to a counter item and returns the new value.
@@ -179,6 +193,7 @@ impl RealmStore for DynamoStore {
             host: new.host,
             public_url: new.public_url,
             created_at: now,
+            directory_version: 0,
         };
         owner.role = Role::Owner;
         let user = new_user(id, 1, &owner, now);
@@ -217,13 +232,7 @@ impl UserStore for DynamoStore {
     async fn create_user(&self, realm: RealmId, new: NewUser, now: Millis) -> StoreResult<User> {
         let id = self.next_counter(keys::user_counter(realm)).await?;
         let user = new_user(realm, id, &new, now);
-        let realm_exists = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(self.key(keys::realm(realm))))
-            .condition_expression("attribute_exists(PK)")
-            .build()
-            .map_err(backend)?;
-        let mut writes = vec![TransactWriteItem::builder().condition_check(realm_exists).build()];
+        let mut writes = vec![self.directory_changed(realm)?];
         writes.extend(self.user_writes(&user, new.service)?);
         match self.transact(writes).await {
             Ok(()) => Ok(user),
@@ -307,10 +316,12 @@ impl StreamStore for DynamoStore {
         let writes = vec![
             self.put(item(keys::stream_name(realm, &name_key(name)), &stream)?, Some(NOT_EXISTS))?,
             self.put(item(keys::stream(realm, id), &stream)?, Some(NOT_EXISTS))?,
+            self.directory_changed(realm)?,
         ];
         match self.transact(writes).await {
             Ok(()) => Ok(stream),
             Err(f) if f.failed_at(0) => Err(StoreError::StreamExists),
+            Err(f) if f.failed_at(2) => Err(StoreError::NotFound("realm")),
             Err(TransactFailure::Cancelled(_)) => Err(StoreError::Conflict),
             Err(TransactFailure::Other(e)) => Err(e),
         }
@@ -357,19 +368,20 @@ impl ServiceStore for DynamoStore {
     }
 
     async fn update_service(&self, service: &BotService, expected_updated_at: Millis) -> StoreResult<()> {
-        let out = self
-            .client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item(keys::service(service.realm_id, service.bot_id), service)?))
             .condition_expression("attribute_exists(PK) AND updated_at = :expected")
             .expression_attribute_values(":expected", n(expected_updated_at))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Conflict),
-            Err(e) => Err(backend(e)),
+            .build()
+            .map_err(backend)?;
+        let writes = vec![TransactWriteItem::builder().put(put).build(), self.directory_changed(service.realm_id)?];
+        match self.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(f) if f.failed_at(0) => Err(StoreError::Conflict),
+            Err(f) if f.failed_at(1) => Err(StoreError::NotFound("realm")),
+            Err(TransactFailure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(TransactFailure::Other(e)) => Err(e),
         }
     }
 }
