@@ -108,3 +108,39 @@ async fn unknown_route() {
     let (status, body) = run("unknown_route.json").await;
     assert_eq!((status, body["msg"].as_str()), (404, Some("Endpoint not found")));
 }
+
+/// Runs fixtures one after another on the same services.
+async fn run_all(fixtures: &[&str]) -> Vec<(u16, Value)> {
+    let services = services().await;
+    let mut answers = Vec::new();
+    for fixture in fixtures {
+        let path = format!("{}/../../events/management/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        let event = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let response = hookline_management::handle(&services, lambda_http::request::from_str(&event).unwrap()).await;
+        answers.push((response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap()));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn bot_storage_keeps_a_bots_text_values() {
+    let answers = run_all(&[
+        "bot_storage_put.json",
+        "bot_storage_put_not_string.json",
+        "bot_storage_put_not_object.json",
+        "bot_storage_get_unknown_key.json",
+        "bot_storage_get_as_user.json",
+    ])
+    .await;
+    assert_eq!(answers[0].0, 200, "{}", answers[0].1);
+    let refused: Vec<(u16, &str)> = answers[1..].iter().map(|(s, b)| (*s, b["msg"].as_str().unwrap())).collect();
+    assert_eq!(
+        refused,
+        [
+            (400, "storage[\"number\"] is not a string"),
+            (400, "storage is not a dict"),
+            (400, "Key does not exist."),
+            (400, "This endpoint is only available to bots."),
+        ]
+    );
+}
