@@ -4,11 +4,11 @@
 
 pub mod demo;
 pub mod gateway;
+pub mod http_server;
 pub mod options;
 pub mod sqs_runner;
 mod template_routes;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,11 +19,12 @@ use hookline_messaging::sweep::sweep;
 use hookline_model::SystemClock;
 use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::queue::DeliveryQueue;
+use hookline_model::queue::journal::JournalQueue;
 use hookline_model::queue::memory::MemoryQueue;
 use hookline_model::queue::sqs::SqsQueue;
 use hookline_model::store::Store;
 use hookline_model::store::dynamo::DynamoStore;
-use hookline_model::store::journal::JournalStore;
+use hookline_model::store::journal::{JournalOptions, JournalStore};
 use hookline_model::store::memory::MemoryStore;
 use hookline_outgoing_worker::{handle_event, worker_from_env};
 use options::{Backend, Options};
@@ -57,7 +58,11 @@ pub async fn build_services(options: &Options, admin_key: &str) -> Result<Servic
             DynamoStore::ensure_table(&client, &table).await.map_err(|e| format!("DynamoDB table {table}: {e}"))?;
             Arc::new(DynamoStore::new(client, table))
         }
-        (_, Some(dir), _) => Arc::new(JournalStore::open(dir).await.map_err(|e| format!("{}: {e}", dir.display()))?),
+        (_, Some(dir), _) => {
+            let journal =
+                JournalOptions { compact_after_bytes: options.compact_journal_after, clock: Arc::new(SystemClock) };
+            Arc::new(JournalStore::open_with(dir, journal).await.map_err(|e| format!("{}: {e}", dir.display()))?)
+        }
         _ => Arc::new(MemoryStore::new()),
     };
     let clock = Arc::new(SystemClock);
@@ -73,7 +78,14 @@ pub async fn build_services(options: &Options, admin_key: &str) -> Result<Servic
                 ),
             }
         }
-        _ => Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY_TIMEOUT, MAX_RECEIVES)),
+        // With --data-dir the queue is durable too: an acknowledged trigger survives a crash.
+        _ => match &options.data_dir {
+            Some(dir) => Arc::new(
+                JournalQueue::open(dir, clock.clone(), VISIBILITY_TIMEOUT, MAX_RECEIVES)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?,
+            ),
+            None => Arc::new(MemoryQueue::new(clock.clone(), VISIBILITY_TIMEOUT, MAX_RECEIVES)),
+        },
     };
     let settings = Settings {
         admin_key_hash: Some(ApiKeyHash::of(admin_key)),
@@ -158,9 +170,7 @@ pub async fn serve(
     let handler = Arc::new(WorkerHandler(functions.worker.clone()));
     let runner = SqsRunner::new(services.queue.clone(), handler, options.delivery_concurrency);
     let deliveries = tokio::spawn(runner.run(stopped));
-    let served = axum::serve(listener, router(functions).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = http_server::serve(listener, router(functions), options.http, shutdown).await;
     let _ = stop.send(true);
     let _ = schedules.await;
     let _ = deliveries.await;

@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::http_server::HttpLimits;
 
 pub const USAGE: &str = "\
 Usage: hookline-local [OPTIONS]
@@ -12,6 +15,8 @@ Options:
   --listen ADDR               Address to serve the API on [default: 127.0.0.1:9000]
   --data-dir DIR              Keep state in DIR across restarts (an fsynced journal);
                               without it, state lives in memory
+  --compact-journal-after MB  Compact the journal (snapshot + tail) once its tail holds
+                              this many MiB [default: 64]
   --store memory|dynamodb     Where state lives [default: memory]; dynamodb uses the table
                               HOOKLINE_TABLE (default hookline, created if missing) at the
                               endpoint and credentials of the usual AWS_* variables
@@ -21,12 +26,20 @@ Options:
   --allow-private-endpoints   Let bot endpoints live on loopback and private addresses
   --delivery-concurrency N    Delivery batches run at once, as Lambda's concurrent
                               invocations of the worker [default: 10]
+  --header-timeout SECONDS    A client must send a request's headers within this
+                              [default: 10]
+  --idle-timeout SECONDS      A connection on which nothing moves this long is closed
+                              [default: 60]
+  --max-connections N         Connections served at once; more wait until one closes
+                              [default: 1024]
   --demo                      Create a demo realm, user and stream, and print their credentials
   -h, --help                  Print this help
 
 Environment:
   HOOKLINE_ADMIN_KEY          The deployment admin key (generated and printed if unset)
   RUST_LOG                    Log filter [default: info]";
+
+const MIB: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -45,6 +58,9 @@ pub struct Options {
     pub demo: bool,
     /// How many batches the emulated SQS event source runs at once.
     pub delivery_concurrency: usize,
+    pub http: HttpLimits,
+    /// With `data_dir`: the journal's tail size that triggers a compaction.
+    pub compact_journal_after: u64,
 }
 
 impl Default for Options {
@@ -58,6 +74,8 @@ impl Default for Options {
             allow_private_endpoints: false,
             demo: false,
             delivery_concurrency: crate::sqs_runner::DEFAULT_CONCURRENCY,
+            http: HttpLimits::default(),
+            compact_journal_after: 64 * MIB,
         }
     }
 }
@@ -103,6 +121,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--allow-private-endpoints" => options.allow_private_endpoints = true,
             "--demo" => options.demo = true,
             "--delivery-concurrency" => options.delivery_concurrency = count(&value("--delivery-concurrency")?)?,
+            "--header-timeout" => options.http.header_timeout = seconds(&value("--header-timeout")?)?,
+            "--idle-timeout" => options.http.idle_timeout = seconds(&value("--idle-timeout")?)?,
+            "--compact-journal-after" => {
+                let mib = value("--compact-journal-after")?.parse::<f64>().ok().filter(|m| *m > 0.0 && m.is_finite());
+                let mib = mib.ok_or("--compact-journal-after needs a positive number of MiB")?;
+                options.compact_journal_after = (mib * MIB as f64) as u64;
+            }
+            "--max-connections" => options.http.max_connections = count(&value("--max-connections")?)?,
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -118,6 +144,14 @@ fn count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("'{text}' is not a positive number")),
+    }
+}
+
+/// A positive number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("'{text}' is not a positive number of seconds")),
     }
 }
 
@@ -144,6 +178,21 @@ mod tests {
         let Command::Run(o) = parse_args(&["--delivery-concurrency", "3"]).unwrap() else { panic!("not a run") };
         assert_eq!(o.delivery_concurrency, 3);
         assert_eq!(Options::default().delivery_concurrency, 10);
+        let Command::Run(o) = parse_args(&["--compact-journal-after", "0.5"]).unwrap() else { panic!("not a run") };
+        assert_eq!(o.compact_journal_after, 512 * 1024);
+        let Command::Run(o) =
+            parse_args(&["--header-timeout", "2.5", "--idle-timeout=30", "--max-connections", "64"]).unwrap()
+        else {
+            panic!("not a run")
+        };
+        assert_eq!(
+            o.http,
+            HttpLimits {
+                header_timeout: Duration::from_millis(2500),
+                idle_timeout: Duration::from_secs(30),
+                max_connections: 64
+            }
+        );
     }
 
     #[test]
@@ -153,5 +202,8 @@ mod tests {
         assert!(parse_args(&["--frobnicate"]).unwrap_err().contains("unknown option"));
         assert!(parse_args(&["--store", "dynamodb", "--data-dir", "x"]).is_err());
         assert!(parse_args(&["--delivery-concurrency", "0"]).unwrap_err().contains("positive"));
+        assert!(parse_args(&["--header-timeout", "-1"]).unwrap_err().contains("seconds"));
+        assert!(parse_args(&["--max-connections", "many"]).unwrap_err().contains("positive"));
+        assert!(parse_args(&["--compact-journal-after", "0"]).unwrap_err().contains("MiB"));
     }
 }

@@ -2,7 +2,10 @@
 
 mod e2e_aws;
 mod e2e_concurrency;
+mod e2e_crash;
+mod e2e_http_limits;
 mod e2e_incoming;
+mod e2e_load;
 mod e2e_management;
 mod e2e_messages;
 mod e2e_outgoing;

@@ -121,3 +121,29 @@ pub async fn dm(owner: &Client, bot: u64, content: &str) -> u64 {
         owner.post("/api/v1/messages", &[("type", "direct"), ("to", &format!("[{bot}]")), ("content", content)]).await;
     sent.ok()["id"].as_u64().expect("message id")
 }
+
+/// Every message of `owner`'s DM thread with `bot` (up to 5,000).
+pub async fn dm_thread(owner: &Client, bot: u64) -> Vec<Value> {
+    let narrow = json!([{"operator": "dm", "operand": [bot]}]).to_string();
+    let page = owner
+        .send(
+            "GET",
+            "/api/v1/messages",
+            &[("anchor", "newest"), ("num_before", "4999"), ("narrow", &narrow), ("apply_markdown", "false")],
+        )
+        .await
+        .ok();
+    page["messages"].as_array().expect("messages").clone()
+}
+
+/// How many replies `bot` posted to each trigger in `messages` (`re <id>`), by trigger id.
+pub fn replies_by_trigger(messages: &[Value], bot: u64) -> std::collections::BTreeMap<u64, usize> {
+    let mut replies = std::collections::BTreeMap::new();
+    for message in messages.iter().filter(|m| m["sender_id"] == bot) {
+        if let Some(id) = message["content"].as_str().and_then(|c| c.strip_prefix("re ")).and_then(|id| id.parse().ok())
+        {
+            *replies.entry(id).or_insert(0) += 1;
+        }
+    }
+    replies
+}

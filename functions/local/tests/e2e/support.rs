@@ -55,6 +55,11 @@ impl Stack {
         Self { child, url, banner }
     }
 
+    /// The process id, e.g. to sample its memory.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `kill -9`.
     pub fn kill_hard(mut self) {
         self.child.kill().expect("SIGKILL");
@@ -150,6 +155,21 @@ impl Client {
         }
         let response = request.send().await.expect("request");
         Self::answer(response).await
+    }
+
+    /// As [`Self::send`], but `None` when the request gets no answer (the stack went away).
+    pub async fn send_or_fail(&self, method: &str, path: &str, form: &[(&str, &str)]) -> Option<Answer> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).form(form);
+        if let Auth::Basic(email, key) = &self.auth {
+            request = request.basic_auth(email, Some(key));
+        }
+        let response = request.send().await.ok()?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.ok()?;
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        Some(Answer { status, body, headers })
     }
 
     pub async fn send_raw(&self, method: &str, path: &str, content_type: &str, body: &str) -> Answer {

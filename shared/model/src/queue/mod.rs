@@ -1,7 +1,9 @@
 //! The delivery-queue port: [`sqs::SqsQueue`] in AWS, [`memory::MemoryQueue`] in-process with
 //! SQS's semantics (visibility timeout, receive count, change-visibility, dead-letter after N
-//! receives). Both pass the same contract suite.
+//! receives), and [`journal::JournalQueue`], the in-process queue made durable. All pass the
+//! same contract suite.
 
+pub mod journal;
 pub mod memory;
 pub mod sqs;
 

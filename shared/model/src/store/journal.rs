@@ -1,16 +1,24 @@
-//! The embedded store made durable: a [`MemoryStore`] whose every successful write is first
-//! appended to a journal file (one JSON line per write) and fsynced before the caller hears
-//! back. Opening the store replays the journal, so everything that was acknowledged survives
-//! a `kill -9`; a write torn by a crash was never acknowledged and is dropped on replay.
+//! The embedded store made durable: a [`MemoryStore`] whose every write is first appended to
+//! a journal file (one JSON line per write) and fsynced, and only then applied, so neither the
+//! caller nor any reader sees a change before it is durable. Opening the store replays the
+//! journal, so everything that was acknowledged survives a `kill -9`; a write torn by a crash
+//! was never acknowledged and is dropped on replay.
 //!
 //! Writes are serialized through the journal's lock, so the journal's order is the order the
 //! writes were applied in, and replaying it reproduces the same ids and outcomes.
+//!
+//! The journal is a snapshot (`snapshot.json`: the whole state) plus a tail (the writes since).
+//! When the tail grows past [`JournalOptions::compact_after_bytes`], the state is written to a
+//! temporary file, fsynced, renamed over the snapshot (the directory fsynced), a new empty tail
+//! of the next generation starts, and the old tail is deleted: a crash after any step opens to
+//! the same state, because the snapshot names the generation of the tail that continues it.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::future::Future;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -21,13 +29,13 @@ use super::{
     BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
     OutboxEntry, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
 };
-use crate::Millis;
 use crate::credentials::ApiKeyHash;
 use crate::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryState};
 use crate::message::{Message, MessageDraft, MessageId};
 use crate::realm::{NewRealm, Realm, RealmId};
 use crate::stream::{Stream, StreamId};
 use crate::user::{BotService, NewUser, User, UserId};
+use crate::{Clock, Millis, SystemClock};
 
 /// One journaled write: the call and its arguments.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +59,7 @@ enum Write {
     DeleteMessage { current: Box<Message> },
     PutBotStorage { realm: RealmId, bot: UserId, entries: BTreeMap<String, String>, limit: u64 },
     RemoveBotStorage { realm: RealmId, bot: UserId, keys: Vec<String> },
+    ReleaseClaims,
 }
 
 impl Write {
@@ -58,6 +67,11 @@ impl Write {
     async fn replay(self, store: &MemoryStore) {
         // Outcomes were decided when the write was first made; only the state change matters.
         let _ = match self {
+            // The store was opened: leases and claims of the process before were let go.
+            Self::ReleaseClaims => {
+                store.release_claims();
+                Ok(())
+            }
             Self::CreateRealm { realm, owner, now } => store.create_realm(realm, owner, now).await.map(drop),
             Self::CreateUser { realm, user, now } => store.create_user(realm, user, now).await.map(drop),
             Self::SetUserActive { realm, id, active } => store.set_user_active(realm, id, active).await.map(drop),
@@ -92,27 +106,115 @@ impl Write {
     }
 }
 
+/// How the journal makes what it appended durable: `fdatasync` (tests stall or fail it).
+type Durability = Box<dyn Fn(&File) -> std::io::Result<()> + Send + Sync>;
+
 struct Journal {
+    /// The tail: writes made since the snapshot of generation `generation` was taken.
     file: File,
+    generation: u64,
+    /// Bytes in the tail.
+    len: u64,
+    sync: Durability,
     /// Set when a write could not be made durable: the store refuses further writes rather
     /// than acknowledge what a restart would lose.
     broken: bool,
 }
 
+/// When the journal is compacted, and the clock that decides which delivery logs expired.
+pub struct JournalOptions {
+    /// Compact once the tail holds more than this many bytes.
+    pub compact_after_bytes: u64,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for JournalOptions {
+    fn default() -> Self {
+        Self { compact_after_bytes: 64 * 1024 * 1024, clock: Arc::new(SystemClock) }
+    }
+}
+
+/// The steps of a compaction, in order; a crash after any of them leaves a data dir that
+/// opens to the same state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// The snapshot is written to its temporary file and fsynced.
+    SnapshotWritten,
+    /// The snapshot has replaced the previous one (rename, then the directory fsynced).
+    SnapshotInPlace,
+    /// The next generation's empty tail exists and takes the writes.
+    TailStarted,
+    /// The previous tail is deleted.
+    OldTailRemoved,
+}
+
+/// The first line of a snapshot: which tail continues it.
+#[derive(Debug, Serialize, Deserialize)]
+struct SnapshotHeader {
+    /// The generation whose tail holds the writes made after this snapshot.
+    generation: u64,
+}
+
 pub struct JournalStore {
     inner: MemoryStore,
     journal: Mutex<Journal>,
-    path: PathBuf,
+    dir: PathBuf,
+    options: JournalOptions,
+    /// Held (locked) while the store is open: one process per data dir.
+    _lock: File,
+}
+
+const SNAPSHOT: &str = "snapshot.json";
+const SNAPSHOT_TEMP: &str = "snapshot.json.tmp";
+
+/// The tail of `generation`: the first one keeps the name journals had before compaction.
+fn tail_name(generation: u64) -> String {
+    if generation == 0 { "journal.jsonl".to_owned() } else { format!("journal-{generation}.jsonl") }
+}
+
+fn tail_generation(name: &str) -> Option<u64> {
+    if name == "journal.jsonl" {
+        return Some(0);
+    }
+    name.strip_prefix("journal-")?.strip_suffix(".jsonl")?.parse().ok()
 }
 
 impl JournalStore {
-    /// Opens (or creates) the journal `journal.jsonl` in `dir` and replays it.
+    /// Opens (or creates) the store in `dir` with the default options.
     pub async fn open(dir: &Path) -> StoreResult<Self> {
+        Self::open_with(dir, JournalOptions::default()).await
+    }
+
+    /// Opens (or creates) the store in `dir`: loads the snapshot, if any, and replays the tail
+    /// that continues it. Leases and claims found held belonged to a process that is gone
+    /// (the data dir is locked to one process), so they are released, as a journaled write.
+    pub async fn open_with(dir: &Path, options: JournalOptions) -> StoreResult<Self> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        let path = dir.join("journal.jsonl");
+        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("LOCK")).map_err(io)?;
+        lock.try_lock().map_err(|_| StoreError::Backend(format!("{} is in use by another process", dir.display())))?;
+        // A temporary snapshot is one whose compaction never finished: the tail still holds it all.
+        match std::fs::remove_file(dir.join(SNAPSHOT_TEMP)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        let (inner, generation) = match File::open(dir.join(SNAPSHOT)) {
+            Ok(file) => {
+                let mut reader = BufReader::new(file);
+                let mut header = String::new();
+                reader.read_line(&mut header).map_err(io)?;
+                let header: SnapshotHeader =
+                    serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("snapshot header: {e}")))?;
+                let inner =
+                    MemoryStore::read_snapshot(reader).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
+                (inner, header.generation)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (MemoryStore::new(), 0),
+            Err(e) => return Err(io(e)),
+        };
+        let path = dir.join(tail_name(generation));
         let mut file =
             OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(io)?;
-        let inner = MemoryStore::new();
         let mut good_until = 0u64;
         let mut reader = BufReader::new(&file);
         let mut line = String::new();
@@ -131,30 +233,108 @@ impl JournalStore {
         drop(reader);
         file.set_len(good_until).map_err(io)?;
         file.seek(SeekFrom::End(0)).map_err(io)?;
-        Ok(Self { inner, journal: Mutex::new(Journal { file, broken: false }), path })
+        // Tails older than the snapshot are in it: a compaction stopped before deleting them.
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let name = entry.map_err(io)?.file_name();
+            if tail_generation(&name.to_string_lossy()).is_some_and(|g| g < generation) {
+                std::fs::remove_file(dir.join(&name)).map_err(io)?;
+            }
+        }
+        let journal = Journal { file, generation, len: good_until, sync: Box::new(File::sync_data), broken: false };
+        let store = Self { inner, journal: Mutex::new(journal), dir: dir.to_owned(), options, _lock: lock };
+        if store.inner.release_claims() > 0 {
+            store.logged(Write::ReleaseClaims, async { Ok(()) }).await?;
+        }
+        let mut journal = store.journal.lock().await;
+        if journal.len > store.options.compact_after_bytes {
+            store.compact(&mut journal, Step::OldTailRemoved)?;
+        }
+        drop(journal);
+        Ok(store)
     }
 
-    #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The tail the next write goes to.
+    pub async fn path(&self) -> PathBuf {
+        self.dir.join(tail_name(self.journal.lock().await.generation))
     }
 
-    /// Runs `op` on the in-memory state and, if it succeeds, journals `write` durably before
-    /// returning its result.
+    /// Journals `write` durably, and only then runs `op` on the in-memory state, so no reader
+    /// sees a change a crash could still take back. A write the store then refuses is
+    /// journaled all the same: replaying it is refused again and changes nothing.
     async fn logged<T>(&self, write: Write, op: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
         let mut journal = self.journal.lock().await;
         if journal.broken {
             return Err(StoreError::Backend("the journal could not be written; restart to recover".into()));
         }
-        let result = op.await?;
         let mut line = serde_json::to_vec(&write).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         line.push(b'\n');
-        if let Err(e) = journal.file.write_all(&line).and_then(|()| journal.file.sync_data()) {
+        if let Err(e) = journal.file.write_all(&line).and_then(|()| (journal.sync)(&journal.file)) {
+            // Take the line back if possible: it was never acknowledged.
+            let len = journal.len;
+            if journal.file.set_len(len).and_then(|()| journal.file.seek(SeekFrom::End(0))).is_err() {
+                tracing::error!("journal: an unacknowledged write may be replayed after a restart");
+            }
             journal.broken = true;
             return Err(io(e));
         }
-        Ok(result)
+        journal.len += line.len() as u64;
+        let result = op.await;
+        if journal.len > self.options.compact_after_bytes
+            && let Err(e) = self.compact(&mut journal, Step::OldTailRemoved)
+        {
+            // The tail keeps every write; compaction is tried again after the next one.
+            tracing::warn!(error = %e, "journal compaction failed");
+        }
+        result
     }
+
+    /// Compacts the journal: the whole state goes to a new snapshot, the tail starts afresh.
+    /// Runs under the journal's lock, so no write happens meanwhile; `until` stops after a
+    /// step (tests use it to leave the data dir as a crash would).
+    fn compact(&self, journal: &mut Journal, until: Step) -> StoreResult<()> {
+        let next = journal.generation + 1;
+        let temp = self.dir.join(SNAPSHOT_TEMP);
+        let mut out = std::io::BufWriter::new(File::create(&temp).map_err(io)?);
+        let header = serde_json::to_string(&SnapshotHeader { generation: next })
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        writeln!(out, "{header}").map_err(io)?;
+        self.inner
+            .write_snapshot(&mut out, self.options.clock.now())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        drop(file);
+        if until == Step::SnapshotWritten {
+            return Ok(());
+        }
+        std::fs::rename(&temp, self.dir.join(SNAPSHOT)).map_err(io)?;
+        sync_dir(&self.dir)?;
+        if until == Step::SnapshotInPlace {
+            return Ok(());
+        }
+        let tail = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(self.dir.join(tail_name(next)))
+            .map_err(io)?;
+        sync_dir(&self.dir)?;
+        let previous = journal.generation;
+        journal.file = tail;
+        journal.generation = next;
+        journal.len = 0;
+        if until == Step::TailStarted {
+            return Ok(());
+        }
+        std::fs::remove_file(self.dir.join(tail_name(previous))).map_err(io)?;
+        tracing::info!(generation = next, "journal compacted");
+        Ok(())
+    }
+}
+
+/// Makes a rename or a new file in `dir` durable.
+fn sync_dir(dir: &Path) -> StoreResult<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io)
 }
 
 fn io(e: std::io::Error) -> StoreError {
@@ -448,7 +628,7 @@ mod tests {
         let dir = dir();
         let store = JournalStore::open(&dir).await.unwrap();
         let (realm, _) = store.create_realm(realm(), owner(), 1).await.unwrap();
-        let path = store.path().to_owned();
+        let path = store.path().await;
         drop(store);
         // GIVEN a crash in the middle of appending a line
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
@@ -463,5 +643,189 @@ mod tests {
         drop(reopened);
         let again = JournalStore::open(&dir).await.unwrap();
         assert_eq!(again.list_streams(realm.id).await.unwrap().len(), 1);
+    }
+
+    fn draft(realm: RealmId, sender: UserId, content: &str, outbox: Vec<crate::delivery::DeliveryJob>) -> MessageDraft {
+        MessageDraft {
+            realm_id: realm,
+            sender_id: sender,
+            sender_email: "o@acme.example".into(),
+            sender_full_name: "O".into(),
+            sender_is_bot: false,
+            recipient: crate::message::Recipient::direct(sender, [sender]),
+            content: content.into(),
+            timestamp: 10,
+            client: "test".into(),
+            outbox,
+            reply_to: None,
+            idempotency: None,
+        }
+    }
+
+    fn small_tail(bytes: u64) -> JournalOptions {
+        JournalOptions { compact_after_bytes: bytes, clock: Arc::new(crate::ManualClock::at(0)) }
+    }
+
+    async fn message_ids(store: &JournalStore, realm: RealmId) -> Vec<MessageId> {
+        let all =
+            store.list_messages(realm, &MessageScope::Realm, 0, Direction::From, 10_000, &|_| true).await.unwrap();
+        all.iter().map(|m| m.id).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_reader_sees_a_write_before_it_is_durable() {
+        let store = Arc::new(JournalStore::open(&dir()).await.unwrap());
+        // GIVEN an fsync that stalls until released
+        let (entered, in_sync) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = std::sync::Mutex::new(released);
+        store.journal.lock().await.sync = Box::new(move |file| {
+            let _ = entered.send(());
+            let _ = released.lock().unwrap().recv();
+            file.sync_data()
+        });
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_realm(realm(), owner(), 1).await })
+        };
+        tokio::task::spawn_blocking(move || in_sync.recv().unwrap()).await.unwrap();
+        // WHEN a reader looks while the write waits for its fsync; THEN it is not there yet
+        assert_eq!(store.find_realm("acme").await.unwrap(), None);
+        release.send(()).unwrap();
+        let (realm, _) = writer.await.unwrap().unwrap();
+        assert_eq!(store.find_realm("acme").await.unwrap(), Some(realm));
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_fsync_fails_is_never_seen_nor_replayed() {
+        let dir = dir();
+        let store = JournalStore::open(&dir).await.unwrap();
+        let (realm, _) = store.create_realm(realm(), owner(), 1).await.unwrap();
+        store.journal.lock().await.sync = Box::new(|_| Err(std::io::Error::other("disk on fire")));
+        assert!(store.create_stream(realm.id, "lost", "", 2).await.is_err());
+        assert_eq!(store.list_streams(realm.id).await.unwrap(), vec![]);
+        // The store refuses writes from then on rather than acknowledge what it cannot keep
+        assert!(matches!(store.create_stream(realm.id, "next", "", 3).await, Err(StoreError::Backend(_))));
+        drop(store);
+        let reopened = JournalStore::open(&dir).await.unwrap();
+        assert_eq!(reopened.list_streams(realm.id).await.unwrap(), vec![]);
+        assert!(reopened.get_realm(realm.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_data_dir_is_open_in_one_store_at_a_time() {
+        let dir = dir();
+        let store = JournalStore::open(&dir).await.unwrap();
+        assert!(matches!(JournalStore::open(&dir).await, Err(StoreError::Backend(e)) if e.contains("in use")));
+        drop(store);
+        JournalStore::open(&dir).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_tail_stays_bounded_and_compaction_keeps_every_write() {
+        let dir = dir();
+        let limit = 4096;
+        let store = JournalStore::open_with(&dir, small_tail(limit)).await.unwrap();
+        let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
+        let mut biggest_tail = 0;
+        for i in 0..300 {
+            store.commit_message(draft(realm.id, owner.id, &format!("message {i}"), vec![])).await.unwrap();
+            biggest_tail = biggest_tail.max(std::fs::metadata(store.path().await).unwrap().len());
+        }
+        // The tail never grows past the limit by more than one write
+        assert!(biggest_tail < limit + 1024, "{biggest_tail}");
+        assert!(store.journal.lock().await.generation > 1, "compacted more than once");
+        drop(store);
+        let reopened = JournalStore::open_with(&dir, small_tail(limit)).await.unwrap();
+        assert_eq!(message_ids(&reopened, realm.id).await, (1..=300).collect::<Vec<_>>());
+        assert_eq!(reopened.get_message(realm.id, 300).await.unwrap().unwrap().content, "message 299");
+        // Only the snapshot and the current tail are left
+        let mut files: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        files.sort();
+        let tail = reopened.path().await.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(files, ["LOCK".to_owned(), tail, SNAPSHOT.to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn a_crash_between_any_two_steps_of_a_compaction_loses_and_doubles_nothing() {
+        for step in [Step::SnapshotWritten, Step::SnapshotInPlace, Step::TailStarted, Step::OldTailRemoved] {
+            let dir = dir();
+            let store = JournalStore::open(&dir).await.unwrap();
+            let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
+            for i in 0..3 {
+                store.commit_message(draft(realm.id, owner.id, &format!("before {i}"), vec![])).await.unwrap();
+            }
+            let stored = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+            store.put_bot_storage(realm.id, owner.id, &stored, 1_000).await.unwrap();
+            // A first, complete compaction, so that a previous snapshot exists too
+            store.compact(&mut *store.journal.lock().await, Step::OldTailRemoved).unwrap();
+            store.commit_message(draft(realm.id, owner.id, "between", vec![])).await.unwrap();
+            // GIVEN a compaction that stops after `step`, as a crash would stop it
+            store.compact(&mut *store.journal.lock().await, step).unwrap();
+            drop(store);
+
+            let reopened = JournalStore::open(&dir).await.unwrap();
+            assert_eq!(message_ids(&reopened, realm.id).await, [1, 2, 3, 4], "after {step:?}");
+            assert_eq!(reopened.bot_storage(realm.id, owner.id, None).await.unwrap(), stored, "after {step:?}");
+            reopened.commit_message(draft(realm.id, owner.id, "after", vec![])).await.unwrap();
+            drop(reopened);
+            let again = JournalStore::open(&dir).await.unwrap();
+            assert_eq!(message_ids(&again, realm.id).await, [1, 2, 3, 4, 5], "after {step:?}, reopened twice");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_half_written_temporary_snapshot_is_ignored() {
+        let dir = dir();
+        let store = JournalStore::open(&dir).await.unwrap();
+        let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
+        store.commit_message(draft(realm.id, owner.id, "kept", vec![])).await.unwrap();
+        drop(store);
+        std::fs::write(dir.join(SNAPSHOT_TEMP), b"{\"generation\":1}\n{\"realms\":[[1,").unwrap();
+        let reopened = JournalStore::open(&dir).await.unwrap();
+        assert_eq!(message_ids(&reopened, realm.id).await, [1]);
+        assert!(!dir.join(SNAPSHOT_TEMP).exists());
+    }
+
+    #[tokio::test]
+    async fn leases_and_claims_of_the_process_before_are_released_on_open() {
+        let dir = dir();
+        let store = JournalStore::open(&dir).await.unwrap();
+        let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
+        let job = crate::delivery::DeliveryJob {
+            realm_id: realm.id,
+            message_id: 1,
+            bot_id: owner.id,
+            trigger: crate::delivery::Trigger::Mention,
+            redelivery: 0,
+        };
+        store.commit_message(draft(realm.id, owner.id, "hi", vec![job.clone()])).await.unwrap();
+        let delivery = store.ensure_delivery(&Delivery::new(&job, 10, 1_000_000)).await.unwrap();
+        assert!(store.claim_delivery(realm.id, delivery.id, "before-the-crash", 20, 30_000).await.unwrap().is_some());
+        drop(store);
+
+        // WHEN the store is opened again (the process that held the lease is gone)
+        let reopened = JournalStore::open(&dir).await.unwrap();
+        // THEN the delivery and the outbox entry can be taken up at once
+        assert!(reopened.claim_delivery(realm.id, delivery.id, "after", 25, 30_000).await.unwrap().is_some());
+        assert_eq!(reopened.pending_outbox(100_000, 100, 10).await.unwrap().len(), 1);
+        let outcome = AttemptOutcome {
+            attempt: crate::Attempt {
+                at: 26,
+                status: Some(200),
+                latency_ms: 1,
+                error: None,
+                response_excerpt: String::new(),
+            },
+            state: DeliveryState::Delivered,
+            next_attempt_at: 26,
+        };
+        reopened.record_attempt(realm.id, delivery.id, "after", outcome).await.unwrap();
+        drop(reopened);
+        // Replay reproduces the release and what followed it
+        let again = JournalStore::open(&dir).await.unwrap();
+        let delivery = again.get_delivery(realm.id, delivery.id).await.unwrap().unwrap();
+        assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Delivered, 1));
     }
 }

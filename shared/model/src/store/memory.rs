@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use super::{
     BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
@@ -18,27 +19,39 @@ use crate::realm::{NewRealm, Realm, RealmId};
 use crate::stream::{Stream, StreamId, name_key};
 use crate::user::{BotService, NewUser, Role, User, UserId, email_key};
 
-/// The whole state, behind one lock.
-#[derive(Debug, Default)]
+/// The whole state, behind one lock. It is also the journal's snapshot, so every field must
+/// serialize: a map whose key is not a string is written as pairs (`with = "super::pairs"`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct MemoryState {
     next_realm_id: RealmId,
     realms: BTreeMap<RealmId, Realm>,
     realm_names: HashMap<String, RealmId>,
     next_user_id: HashMap<RealmId, UserId>,
+    #[serde(with = "super::pairs")]
     users: BTreeMap<(RealmId, UserId), User>,
+    #[serde(with = "super::pairs")]
     emails: HashMap<(RealmId, String), UserId>,
     api_keys: HashMap<ApiKeyHash, (RealmId, UserId)>,
     next_stream_id: HashMap<RealmId, StreamId>,
+    #[serde(with = "super::pairs")]
     streams: BTreeMap<(RealmId, StreamId), Stream>,
+    #[serde(with = "super::pairs")]
     stream_names: HashMap<(RealmId, String), StreamId>,
     subscriptions: BTreeSet<(RealmId, UserId, StreamId)>,
+    #[serde(with = "super::pairs")]
     services: BTreeMap<(RealmId, UserId), BotService>,
     last_message_id: HashMap<RealmId, MessageId>,
+    #[serde(with = "super::pairs")]
     messages: BTreeMap<(RealmId, MessageId), Message>,
+    #[serde(with = "super::pairs")]
     outbox: BTreeMap<(RealmId, MessageId), OutboxEntry>,
     /// `(realm, sender, key)` → `(message id, when it was claimed)`.
+    #[serde(with = "super::pairs")]
     idempotency: HashMap<(RealmId, UserId, String), (MessageId, Millis)>,
+    #[serde(with = "super::pairs")]
     deliveries: BTreeMap<(RealmId, DeliveryId), Delivery>,
+    #[serde(with = "super::pairs")]
     bot_storage: HashMap<(RealmId, UserId), BTreeMap<String, String>>,
 }
 
@@ -57,6 +70,38 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave a half-applied commit behind: every
         // method checks all its conditions before it changes anything.
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl MemoryStore {
+    /// Writes the whole state to `out` as JSON, after forgetting the final deliveries whose
+    /// log has expired at `now` (their TTL: no rule reads them any more).
+    pub(crate) fn write_snapshot(&self, out: &mut dyn std::io::Write, now: Millis) -> serde_json::Result<()> {
+        let mut state = self.lock();
+        state.deliveries.retain(|_, d| !(d.state.is_final() && d.expires_at <= now));
+        serde_json::to_writer(out, &*state)
+    }
+
+    /// The store a snapshot describes.
+    pub(crate) fn read_snapshot(input: impl std::io::Read) -> serde_json::Result<Self> {
+        Ok(Self { state: Mutex::new(serde_json::from_reader(input)?) })
+    }
+
+    /// Lets go of every delivery lease and outbox claim (their holders are gone: the process
+    /// that owned them has stopped); returns how many were held.
+    pub(crate) fn release_claims(&self) -> usize {
+        let mut state = self.lock();
+        let mut released = 0;
+        for delivery in state.deliveries.values_mut().filter(|d| d.lease_owner.is_some() || d.lease_until.is_some()) {
+            delivery.lease_owner = None;
+            delivery.lease_until = None;
+            released += 1;
+        }
+        for entry in state.outbox.values_mut().filter(|e| e.claimed_until.is_some()) {
+            entry.claimed_until = None;
+            released += 1;
+        }
+        released
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod dynamo;
 pub mod journal;
 pub mod memory;
+mod pairs;
 
 use std::collections::BTreeMap;
 

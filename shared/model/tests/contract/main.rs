@@ -25,12 +25,16 @@ macro_rules! store_cases {
     };
 }
 
-/// Runs each named queue case against both queues.
+/// Runs each named queue case against every queue.
 macro_rules! queue_cases {
     ($($case:ident),* $(,)?) => {
         mod memory_queue {
             $(#[tokio::test]
             async fn $case() { crate::queue_contract::$case(crate::support::memory_queue()).await })*
+        }
+        mod journal_queue {
+            $(#[tokio::test]
+            async fn $case() { crate::queue_contract::$case(crate::support::journal_queue()).await })*
         }
         mod sqs_queue {
             $(#[tokio::test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use hookline_model::SystemClock;
 use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::queue::DeliveryQueue;
+use hookline_model::queue::journal::JournalQueue;
 use hookline_model::queue::memory::MemoryQueue;
 use hookline_model::queue::sqs::SqsQueue;
 use hookline_model::realm::NewRealm;
@@ -58,6 +59,11 @@ pub async fn dynamo_store() -> Arc<dyn Store> {
 
 pub fn memory_queue() -> Arc<dyn DeliveryQueue> {
     Arc::new(MemoryQueue::new(Arc::new(SystemClock), VISIBILITY, MAX_RECEIVES))
+}
+
+pub fn journal_queue() -> Arc<dyn DeliveryQueue> {
+    let dir = std::env::temp_dir().join(unique_name("hookline-queue"));
+    Arc::new(JournalQueue::open(&dir, Arc::new(SystemClock), VISIBILITY, MAX_RECEIVES).expect("open queue journal"))
 }
 
 pub async fn sqs_queue() -> Arc<dyn DeliveryQueue> {
