@@ -75,9 +75,14 @@ pub trait Integration: Send + Sync {
     /// Turns a request into a message.
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError>;
     /// Checks the request's signature against the bot's webhook secret. Integrations whose
-    /// senders sign override this; the default accepts everything.
+    /// senders sign override this. The default refuses: a bot with a secret expects every
+    /// request to prove it knows the secret, and an integration that cannot check one must not
+    /// let its key through unsigned.
     fn verify(&self, _secret: &str, _payload: &Payload<'_>) -> Result<(), IntegrationError> {
-        Ok(())
+        Err(IntegrationError::BadSignature(format!(
+            "This bot has a webhook secret, and {} requests carry no signature to check it with",
+            self.display_name()
+        )))
     }
     /// The success body the third party expects, if not Zulip's (`{"ok": true}` for Slack).
     fn success_body(&self) -> Option<Value> {

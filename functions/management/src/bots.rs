@@ -281,7 +281,8 @@ pub async fn update(services: &Services, caller: &Caller, id: UserId, params: &P
 
 pub async fn deactivate(services: &Services, caller: &Caller, id: UserId) -> Result<Value, ApiError> {
     let bot = managed_bot(services, caller, id).await?;
-    services.store.set_user_active(caller.realm.id, bot.id, false).await?;
+    let users = services.store.list_users(caller.realm.id).await?;
+    crate::users::deactivate_with_everything_owned(services, caller.realm.id, &users, bot.id).await?;
     Ok(json!({}))
 }
 

@@ -17,10 +17,8 @@ pub mod validate;
 use hookline_edge::auth::{authenticate, require_deployment_admin};
 use hookline_edge::params::{Params, path_id};
 use hookline_edge::response::success;
-use hookline_edge::routes::match_route;
+use hookline_edge::routes::route_key;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
-use lambda_http::RequestExt as _;
-use lambda_http::request::RequestContext;
 use serde_json::Value;
 
 /// Serves one request routed to the management function.
@@ -37,17 +35,6 @@ pub async fn handle(services: &Services, request: Request) -> HttpResponse {
             }
             error.into_response()
         }
-    }
-}
-
-/// The route API Gateway matched (its `routeKey`), or the one the table gives for the path
-/// when the event carries none.
-fn route_key(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) if context.route_key.is_some() => {
-            context.route_key.clone().unwrap_or_default()
-        }
-        _ => match_route(request.method().as_str(), request.uri().path()).route_key(),
     }
 }
 

@@ -3,10 +3,10 @@
 use hookline_edge::auth::Caller;
 use hookline_edge::params::Params;
 use hookline_edge::{ApiError, Services};
-use hookline_model::UserId;
 use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::store::StoreError;
 use hookline_model::user::{NewUser, Role};
+use hookline_model::{User, UserId};
 use serde_json::{Value, json};
 
 use crate::{render, validate};
@@ -56,9 +56,31 @@ pub async fn deactivate(services: &Services, caller: &Caller, id: UserId) -> Res
     {
         return Err(ApiError::bad_request("Cannot deactivate the only organization owner"));
     }
-    services.store.set_user_active(realm, id, false).await?;
-    for bot in users.iter().filter(|u| u.bot_owner_id == Some(id) && u.is_active) {
-        services.store.set_user_active(realm, bot.id, false).await?;
-    }
+    deactivate_with_everything_owned(services, realm, &users, id).await?;
     Ok(json!({}))
+}
+
+/// Deactivates `id` and every bot it owns, and every bot those own, and so on: no key of
+/// theirs keeps working. Owned bots go first, so a failure part way leaves `id` active for
+/// the caller to try again rather than leaving a working key behind a deactivated owner.
+pub(crate) async fn deactivate_with_everything_owned(
+    services: &Services,
+    realm: hookline_model::RealmId,
+    users: &[User],
+    id: UserId,
+) -> Result<(), ApiError> {
+    let mut owned = vec![id];
+    let mut next = 0;
+    while let Some(&owner) = owned.get(next) {
+        next += 1;
+        let bots: Vec<UserId> =
+            users.iter().filter(|u| u.bot_owner_id == Some(owner) && !owned.contains(&u.id)).map(|u| u.id).collect();
+        owned.extend(bots);
+    }
+    for &user in owned.iter().rev() {
+        if users.iter().any(|u| u.id == user && u.is_active) {
+            services.store.set_user_active(realm, user, false).await?;
+        }
+    }
+    Ok(())
 }

@@ -3,9 +3,10 @@
 
 use base64::Engine as _;
 use hookline_model::credentials::{ApiKeyHash, secrets_equal};
-use hookline_model::user::email_key;
+use hookline_model::user::{BotType, email_key};
 use hookline_model::{Realm, User};
 
+use crate::routes::{INCOMING_BOT_ROUTES, manages_bots, route_key};
 use crate::{ApiError, Request, Services};
 
 /// An authenticated, active user (or bot) and their realm.
@@ -43,7 +44,21 @@ pub async fn authenticate(services: &Services, request: &Request) -> Result<Call
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(ApiError::unauthorized)?;
     let (email, api_key) = decoded.split_once(':').ok_or_else(ApiError::unauthorized)?;
-    caller_for_key(services, api_key, Some(email)).await
+    let caller = caller_for_key(services, api_key, Some(email)).await?;
+    check_route_access(&caller.user, &route_key(request))?;
+    Ok(caller)
+}
+
+/// Refuses the routes a kind of caller may not use, with Zulip's words: an incoming-webhook
+/// bot's key may only send messages; bots may not manage bots.
+fn check_route_access(user: &User, route: &str) -> Result<(), ApiError> {
+    if user.bot_type == Some(BotType::IncomingWebhook) && !INCOMING_BOT_ROUTES.contains(&route) {
+        return Err(ApiError::bad_request("This API is not available to incoming webhook bots."));
+    }
+    if user.is_bot() && manages_bots(route) {
+        return Err(ApiError::bad_request("This endpoint does not accept bot requests."));
+    }
+    Ok(())
 }
 
 /// The active user an API key belongs to; with `email`, the key must also be that user's.

@@ -114,6 +114,32 @@ pub fn match_route(method: &str, path: &str) -> Matched {
     best.map(|(_, m)| m).unwrap_or_else(|| Matched { route: default_route(), path_parameters: Vec::new() })
 }
 
+/// The route a request was matched to: API Gateway's `routeKey` from the event, or the one the
+/// table gives for the request's method and path when the event carries none.
+#[must_use]
+pub fn route_key(request: &crate::Request) -> String {
+    use lambda_http::RequestExt as _;
+    use lambda_http::request::RequestContext;
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) if context.route_key.is_some() => {
+            context.route_key.clone().unwrap_or_default()
+        }
+        _ => match_route(request.method().as_str(), request.uri().path()).route_key(),
+    }
+}
+
+/// The only routes an incoming-webhook bot's key may call besides its integrations' URLs:
+/// that key lives in URLs pasted into third-party services, so, as in Zulip, it can post
+/// messages and nothing else.
+pub const INCOMING_BOT_ROUTES: &[&str] = &["POST /api/v1/messages"];
+
+/// Whether a route manages bots, which only people may do (Zulip: "This endpoint does not
+/// accept bot requests."), so that no bot ever owns a bot.
+#[must_use]
+pub fn manages_bots(route_key: &str) -> bool {
+    route_key.split_once(' ').is_some_and(|(_, path)| path == "/api/v1/bots" || path.starts_with("/api/v1/bots/"))
+}
+
 fn default_route() -> Route {
     *ROUTES.iter().find(|r| r.path == "$default").expect("the table has a $default route")
 }
@@ -137,6 +163,18 @@ mod tests {
         assert_eq!(match_route("PUT", "/api/v1/realms").route_key(), "$default");
         assert_eq!(match_route("DELETE", "/api/v1/users/").route_key(), "$default");
         assert_eq!(match_route("post", "/api/v1/realms/").route_key(), "POST /api/v1/realms");
+    }
+
+    #[test]
+    fn the_access_rules_name_routes_of_the_table() {
+        for key in INCOMING_BOT_ROUTES {
+            assert!(ROUTES.iter().any(|r| format!("{} {}", r.method, r.path) == *key), "{key}");
+        }
+        let managing: Vec<String> =
+            ROUTES.iter().map(|r| format!("{} {}", r.method, r.path)).filter(|key| manages_bots(key)).collect();
+        assert!(managing.contains(&"POST /api/v1/bots".to_owned()), "{managing:?}");
+        assert!(managing.contains(&"PATCH /api/v1/bots/{bot_id}".to_owned()), "{managing:?}");
+        assert!(!manages_bots("GET /api/v1/bot_storage") && !manages_bots("POST /api/v1/messages"));
     }
 
     #[test]

@@ -256,3 +256,21 @@ async fn keys_events_filters_topics_and_missing_streams_behave_as_in_zulip() {
     big["queryStringParameters"] = serde_json::json!({"api_key": BOT_KEY, "stream": "dev"});
     assert_eq!(run(&services, &sender, "json", &big.to_string()).await.0, 413);
 }
+
+#[tokio::test]
+async fn a_bot_with_a_webhook_secret_is_refused_where_its_secret_cannot_be_checked() {
+    let (services, sender) = world().await;
+    let mut service = services.store.get_service(1, 2).await.unwrap().expect("the bot's service");
+    let read_at = service.updated_at;
+    service.webhook_secret = Some("s3cret".into());
+    service.updated_at = read_at + 1;
+    services.store.update_service(&service, read_at).await.unwrap();
+    for integration in ["json", "slack_incoming", "grafana", "alertmanager"] {
+        let file = fixtures(integration).into_iter().next().expect("a fixture");
+        let event = std::fs::read_to_string(&file).unwrap();
+        let (status, body) = run(&services, &sender, integration, &event).await;
+        assert_eq!(status, 401, "{integration}: {body}");
+        assert_eq!(body["result"], "error", "{integration}");
+    }
+    assert!(messages(&services).await.is_empty(), "nothing was sent unsigned");
+}

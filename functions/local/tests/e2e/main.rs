@@ -1,5 +1,6 @@
 //! End-to-end tests: `hookline-local` started as a process and driven over real HTTP.
 
+mod e2e_access;
 mod e2e_aws;
 mod e2e_concurrency;
 mod e2e_crash;
