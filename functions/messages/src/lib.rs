@@ -1,16 +1,22 @@
 //! `POST /api/v1/messages` and `GET /api/v1/messages`, Zulip-compatible, over the shared send
-//! path. The adapter reads parameters and maps errors; the send path and history reading live
-//! in `hookline-messaging`.
+//! path, and the routes of one message: `GET`/`PATCH`/`DELETE /api/v1/messages/{message_id}`
+//! and its reactions. The adapter reads parameters and maps errors; the send path, history,
+//! edits and reactions live in `hookline-messaging`.
+
+mod changes;
 
 use std::sync::Arc;
 
 use hookline_edge::auth::{Caller, authenticate};
 use hookline_edge::params::Params;
 use hookline_edge::response::success;
+use hookline_edge::routes::match_route;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
 use hookline_messaging::format::message_json;
 use hookline_messaging::history::{self, Anchor, HistoryError};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
+use lambda_http::RequestExt as _;
+use lambda_http::request::RequestContext;
 use serde_json::{Value, json};
 
 /// The function's state, built once per cold start.
@@ -33,13 +39,13 @@ impl MessagesApp {
     }
 
     pub async fn handle(&self, request: Request) -> HttpResponse {
-        let method = request.method().as_str().to_owned();
+        let route = route_key(&request);
         let outcome = match authenticate(&self.services, &request).await {
             Err(e) => Err(e),
-            Ok(caller) => match method.as_str() {
-                "POST" => self.send(&caller, &request).await,
-                "GET" => self.read(&caller, &request).await,
-                _ => Err(ApiError::endpoint_not_found()),
+            Ok(caller) => match route.as_str() {
+                "POST /api/v1/messages" => self.send(&caller, &request).await,
+                "GET /api/v1/messages" => self.read(&caller, &request).await,
+                _ => changes::handle(&self.services, self.sender.as_ref(), &route, &caller, &request).await,
             },
         };
         match outcome {
@@ -119,6 +125,17 @@ impl MessagesApp {
             "found_newest": page.found_newest,
             "history_limited": false,
         }))
+    }
+}
+
+/// The route API Gateway matched (its `routeKey`), or the one the table gives for the path
+/// when the event carries none.
+fn route_key(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) if context.route_key.is_some() => {
+            context.route_key.clone().unwrap_or_default()
+        }
+        _ => match_route(request.method().as_str(), request.uri().path()).route_key(),
     }
 }
 

@@ -87,14 +87,40 @@ pub fn message_json(message: &Message, directory: &Directory, apply_markdown: bo
         "client": message.client,
         "avatar_url": avatar_url(&message.sender_email),
         "is_me_message": message.content.starts_with("/me "),
-        "reactions": [],
+        "reactions": reactions_json(message, directory),
         "submessages": [],
         "flags": ["read"],
     });
     if let Some(id) = stream_id {
         value["stream_id"] = json!(id);
     }
+    if let Some(edited) = message.last_edit_timestamp {
+        value["last_edit_timestamp"] = json!(edited / 1000);
+    }
     value
+}
+
+/// A message's reactions as Zulip lists them, each with the user who reacted.
+fn reactions_json(message: &Message, directory: &Directory) -> Value {
+    message
+        .reactions
+        .iter()
+        .map(|r| {
+            let user = directory.user(r.user_id);
+            json!({
+                "emoji_name": r.emoji_name,
+                "emoji_code": r.emoji_code,
+                "reaction_type": r.reaction_type,
+                "user_id": r.user_id,
+                "user": {
+                    "id": r.user_id,
+                    "email": user.map_or("", |u| u.email.as_str()),
+                    "full_name": user.map_or("", |u| u.full_name.as_str()),
+                    "is_mirror_dummy": false,
+                },
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

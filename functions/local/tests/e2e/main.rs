@@ -2,6 +2,7 @@
 
 mod e2e_access;
 mod e2e_aws;
+mod e2e_botserver;
 mod e2e_concurrency;
 mod e2e_crash;
 mod e2e_http_limits;
