@@ -14,3 +14,6 @@ pub mod render;
 pub mod send;
 pub mod sweep;
 pub mod triggers;
+
+#[cfg(test)]
+mod changes_tests;
