@@ -3,7 +3,7 @@
 //! Checked afterwards: every accepted message is stored, every trigger delivered or reported
 //! failed, every reply posted once, and the process's memory stayed flat. The journal is
 //! compacted many times meanwhile (a small compaction threshold), and a restart at the end
-//! finds everything again.
+//! finds everything again. Deliveries run 40 batches at once, so the hanging bots drain soon.
 //!
 //! Bounded by default (200 senders for 10 s); `HOOKLINE_LOAD_SENDERS` and
 //! `HOOKLINE_LOAD_SECONDS` scale it (docs/RELIABILITY.md gives the long run's command).
@@ -33,7 +33,15 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 fn start(dir: &std::path::Path) -> Stack {
     Stack::start_with(
-        &["--allow-private-endpoints", "--data-dir", dir.to_str().unwrap(), "--compact-journal-after", "1"],
+        &[
+            "--allow-private-endpoints",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--compact-journal-after",
+            "1",
+            "--delivery-concurrency",
+            "40",
+        ],
         // Hanging bots time out after 2 s and are retried twice, 1 s apart, then fail
         &[("HOOKLINE_RETRY_SCHEDULE", "1s,1s"), ("HOOKLINE_REQUEST_TIMEOUT_SECONDS", "2")],
     )

@@ -1,6 +1,6 @@
 //! The in-process queue made durable, for the local stack's `--data-dir`: a [`MemoryQueue`]
 //! whose changes are appended to `queue.jsonl`. A job is on the journal, fsynced, before
-//! `enqueue` returns and before any receiver can see it, so an acknowledged trigger survives
+//! `enqueue` returns and before any receiver can see it (concurrent enqueues share an fsync), so an acknowledged trigger survives
 //! a `kill -9`. Deletes, visibility changes and dead-lettering are appended without an fsync:
 //! losing one to a power cut only brings a job back, which the worker's lease and reply guard
 //! make harmless.
@@ -45,6 +45,10 @@ struct Journal {
     file: File,
     /// Lines appended since the journal was last rewritten.
     lines: u64,
+    /// Enqueues appended so far, and those appended but not yet on the queue (the journal
+    /// is rewritten only when there are none, so a rewrite never misses a job).
+    enqueues: u64,
+    in_flight: u64,
     /// Set when a job could not be made durable: enqueueing is refused from then on.
     broken: bool,
 }
@@ -52,6 +56,9 @@ struct Journal {
 pub struct JournalQueue {
     inner: MemoryQueue,
     journal: Mutex<Journal>,
+    /// Enqueues known durable. One enqueuer at a time fsyncs, for every enqueue appended so
+    /// far, so concurrent enqueuers share an fsync (group commit).
+    synced: tokio::sync::Mutex<u64>,
     dir: PathBuf,
     rewrite_after_lines: u64,
 }
@@ -124,8 +131,9 @@ impl JournalQueue {
             replayed.last_number,
         );
         let file = rewrite(dir, &inner)?;
-        let journal = Mutex::new(Journal { file, lines: 0, broken: false });
-        Ok(Self { inner, journal, dir: dir.to_owned(), rewrite_after_lines: REWRITE_AFTER_LINES })
+        let journal = Mutex::new(Journal { file, lines: 0, enqueues: 0, in_flight: 0, broken: false });
+        let synced = tokio::sync::Mutex::new(0);
+        Ok(Self { inner, journal, synced, dir: dir.to_owned(), rewrite_after_lines: REWRITE_AFTER_LINES })
     }
 
     /// Jobs on the queue, visible or not (not the dead letters).
@@ -143,19 +151,19 @@ impl JournalQueue {
         self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Appends `changes`; with `durable`, fsyncs them before returning.
-    fn append(&self, journal: &mut Journal, changes: &[Change], durable: bool) -> Result<(), QueueError> {
+    /// Appends `changes` (not yet durable).
+    fn append(&self, journal: &mut Journal, changes: &[Change]) -> Result<(), QueueError> {
         let mut text = Vec::new();
         for change in changes {
             serde_json::to_writer(&mut text, change).map_err(|e| QueueError::Backend(e.to_string()))?;
             text.push(b'\n');
         }
         journal.file.write_all(&text).map_err(io)?;
-        if durable {
-            journal.file.sync_data().map_err(io)?;
-        }
         journal.lines += changes.len() as u64;
-        if journal.lines > self.rewrite_after_lines && journal.lines > 4 * self.inner.len() as u64 {
+        if journal.in_flight == 0
+            && journal.lines > self.rewrite_after_lines
+            && journal.lines > 4 * self.inner.len() as u64
+        {
             match rewrite(&self.dir, &self.inner) {
                 Ok(file) => {
                     journal.file = file;
@@ -167,13 +175,27 @@ impl JournalQueue {
         Ok(())
     }
 
+    /// Returns once enqueue `seq` is durable: fsyncs the journal for every enqueue appended so
+    /// far, unless an fsync made while this one waited already covered it.
+    async fn make_durable(&self, seq: u64) -> Result<(), QueueError> {
+        let mut synced = self.synced.lock().await;
+        if *synced >= seq {
+            return Ok(());
+        }
+        let appended = self.lock().enqueues;
+        // By path: an fsync of any handle on the file makes every write to it durable.
+        File::open(self.dir.join(JOURNAL)).and_then(|f| f.sync_data()).map_err(io)?;
+        *synced = appended;
+        Ok(())
+    }
+
     /// Appends a change that only brings jobs back if lost; a failure is logged, not returned.
     fn note(&self, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
         let mut journal = self.lock();
-        if let Err(e) = self.append(&mut journal, changes, false) {
+        if let Err(e) = self.append(&mut journal, changes) {
             tracing::warn!(error = %e, "queue journal: a finished job may come back after a restart");
         }
     }
@@ -219,16 +241,27 @@ impl DeliveryQueue for JournalQueue {
         let ids = self.inner.new_ids(jobs.len());
         let sent: Vec<Change> =
             ids.iter().zip(jobs).map(|(id, job)| Change::Sent { id: id.clone(), body: job_body(job) }).collect();
+        let seq = {
+            let mut journal = self.lock();
+            if journal.broken {
+                return Err(QueueError::Backend("the queue journal could not be written; restart to recover".into()));
+            }
+            if let Err(e) = self.append(&mut journal, &sent) {
+                journal.broken = true;
+                return Err(e);
+            }
+            journal.enqueues += 1;
+            journal.in_flight += 1;
+            journal.enqueues
+        };
+        let durable = self.make_durable(seq).await;
         let mut journal = self.lock();
-        if journal.broken {
-            return Err(QueueError::Backend("the queue journal could not be written; restart to recover".into()));
-        }
-        if let Err(e) = self.append(&mut journal, &sent, true) {
+        journal.in_flight -= 1;
+        if let Err(e) = durable {
             journal.broken = true;
             return Err(e);
         }
-        // Durable: only now may a receiver see the jobs (still under the journal's lock, so a
-        // rewrite cannot miss them).
+        // Durable: only now may a receiver see the jobs.
         for change in sent {
             if let Change::Sent { id, body } = change {
                 self.inner.push(id, body);

@@ -19,10 +19,11 @@ use std::future::Future;
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 
 use super::memory::MemoryStore;
 use super::{
@@ -109,16 +110,29 @@ impl Write {
 /// How the journal makes what it appended durable: `fdatasync` (tests stall or fail it).
 type Durability = Box<dyn Fn(&File) -> std::io::Result<()> + Send + Sync>;
 
+/// The tail as writers append to it.
 struct Journal {
     /// The tail: writes made since the snapshot of generation `generation` was taken.
     file: File,
     generation: u64,
     /// Bytes in the tail.
     len: u64,
+    /// Writes appended since the store was opened.
+    appended: u64,
+    /// Resolves once the newest appended write has been applied (or given up): each write
+    /// waits for the one before it, so writes are applied in the journal's order.
+    last_applied: Option<oneshot::Receiver<()>>,
+}
+
+/// What of the tail is durable. One writer at a time fsyncs, for every write appended so far,
+/// so concurrent writers share an fsync (group commit).
+struct Durable {
+    /// A handle on the tail, to fsync (and to cut back what an fsync failed to keep).
+    file: File,
+    /// Writes (counted as [`Journal::appended`]) known durable, and the tail's length then.
+    synced: u64,
+    synced_len: u64,
     sync: Durability,
-    /// Set when a write could not be made durable: the store refuses further writes rather
-    /// than acknowledge what a restart would lose.
-    broken: bool,
 }
 
 /// When the journal is compacted, and the clock that decides which delivery logs expired.
@@ -158,6 +172,12 @@ struct SnapshotHeader {
 pub struct JournalStore {
     inner: MemoryStore,
     journal: Mutex<Journal>,
+    durable: Mutex<Durable>,
+    /// `(appended, len)` of the journal, as the last append left them.
+    written: std::sync::Mutex<(u64, u64)>,
+    /// Set when a write could not be made durable: the store refuses further writes rather
+    /// than acknowledge what a restart would lose.
+    broken: AtomicBool,
     dir: PathBuf,
     options: JournalOptions,
     /// Held (locked) while the store is open: one process per data dir.
@@ -240,16 +260,27 @@ impl JournalStore {
                 std::fs::remove_file(dir.join(&name)).map_err(io)?;
             }
         }
-        let journal = Journal { file, generation, len: good_until, sync: Box::new(File::sync_data), broken: false };
-        let store = Self { inner, journal: Mutex::new(journal), dir: dir.to_owned(), options, _lock: lock };
+        let durable = Durable {
+            file: file.try_clone().map_err(io)?,
+            synced: 0,
+            synced_len: good_until,
+            sync: Box::new(File::sync_data),
+        };
+        let journal = Journal { file, generation, len: good_until, appended: 0, last_applied: None };
+        let store = Self {
+            inner,
+            journal: Mutex::new(journal),
+            durable: Mutex::new(durable),
+            written: std::sync::Mutex::new((0, good_until)),
+            broken: AtomicBool::new(false),
+            dir: dir.to_owned(),
+            options,
+            _lock: lock,
+        };
         if store.inner.release_claims() > 0 {
             store.logged(Write::ReleaseClaims, async { Ok(()) }).await?;
         }
-        let mut journal = store.journal.lock().await;
-        if journal.len > store.options.compact_after_bytes {
-            store.compact(&mut journal, Step::OldTailRemoved)?;
-        }
-        drop(journal);
+        store.compact_if_due(Step::OldTailRemoved).await?;
         Ok(store)
     }
 
@@ -261,37 +292,101 @@ impl JournalStore {
     /// Journals `write` durably, and only then runs `op` on the in-memory state, so no reader
     /// sees a change a crash could still take back. A write the store then refuses is
     /// journaled all the same: replaying it is refused again and changes nothing.
+    ///
+    /// Three steps: append the line (under the journal's lock, in journal order); wait until
+    /// an fsync covers it (shared with the writers appending meanwhile); apply it once the
+    /// write before it is applied.
     async fn logged<T>(&self, write: Write, op: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
-        let mut journal = self.journal.lock().await;
-        if journal.broken {
-            return Err(StoreError::Backend("the journal could not be written; restart to recover".into()));
-        }
         let mut line = serde_json::to_vec(&write).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         line.push(b'\n');
-        if let Err(e) = journal.file.write_all(&line).and_then(|()| (journal.sync)(&journal.file)) {
-            // Take the line back if possible: it was never acknowledged.
-            let len = journal.len;
-            if journal.file.set_len(len).and_then(|()| journal.file.seek(SeekFrom::End(0))).is_err() {
-                tracing::error!("journal: an unacknowledged write may be replayed after a restart");
+        let (seq, previous, applied) = {
+            let mut journal = self.journal.lock().await;
+            if self.broken.load(Ordering::Acquire) {
+                return Err(broken());
             }
-            journal.broken = true;
-            return Err(io(e));
+            if let Err(e) = journal.file.write_all(&line) {
+                self.broken.store(true, Ordering::Release);
+                return Err(io(e));
+            }
+            journal.len += line.len() as u64;
+            journal.appended += 1;
+            *self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (journal.appended, journal.len);
+            let (applied, next) = oneshot::channel();
+            (journal.appended, journal.last_applied.replace(next), applied)
+        };
+        let durable = self.make_durable(seq).await;
+        if let Some(previous) = previous {
+            let _ = previous.await;
         }
-        journal.len += line.len() as u64;
-        let result = op.await;
-        if journal.len > self.options.compact_after_bytes
-            && let Err(e) = self.compact(&mut journal, Step::OldTailRemoved)
-        {
+        let result = match durable {
+            Ok(()) => op.await,
+            Err(e) => Err(e),
+        };
+        let _ = applied.send(());
+        if let Err(e) = self.compact_if_due(Step::OldTailRemoved).await {
             // The tail keeps every write; compaction is tried again after the next one.
             tracing::warn!(error = %e, "journal compaction failed");
         }
         result
     }
 
+    /// Returns once write `seq` is durable: fsyncs everything appended so far, unless an
+    /// fsync made while this writer waited already covered it.
+    async fn make_durable(&self, seq: u64) -> StoreResult<()> {
+        let mut durable = self.durable.lock().await;
+        if self.broken.load(Ordering::Acquire) {
+            return Err(broken());
+        }
+        if durable.synced >= seq {
+            return Ok(());
+        }
+        let (appended, len) = *self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = (durable.sync)(&durable.file) {
+            self.broken.store(true, Ordering::Release);
+            // Take back what was never acknowledged, so a restart does not replay it.
+            let kept = durable.synced_len;
+            if durable.file.set_len(kept).is_err() {
+                tracing::error!("journal: unacknowledged writes may be replayed after a restart");
+            }
+            return Err(io(e));
+        }
+        durable.synced = appended;
+        durable.synced_len = len;
+        Ok(())
+    }
+
+    /// Compacts the journal if its tail has grown past the limit: waits until every write
+    /// appended is applied (no new one is appended meanwhile), then compacts up to `until`.
+    async fn compact_if_due(&self, until: Step) -> StoreResult<()> {
+        let due = |len: u64| len > self.options.compact_after_bytes;
+        if !due(self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner).1) {
+            return Ok(());
+        }
+        let mut journal = self.journal.lock().await;
+        if !due(journal.len) {
+            return Ok(());
+        }
+        self.compact_now(&mut journal, until).await
+    }
+
+    /// Compacts under the journal's lock, once the writes already appended are applied.
+    async fn compact_now(&self, journal: &mut Journal, until: Step) -> StoreResult<()> {
+        if let Some(last) = journal.last_applied.take() {
+            let _ = last.await;
+        }
+        if self.broken.load(Ordering::Acquire) {
+            return Err(broken());
+        }
+        let mut durable = self.durable.lock().await;
+        self.compact(journal, &mut durable, until)?;
+        *self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (journal.appended, journal.len);
+        Ok(())
+    }
+
     /// Compacts the journal: the whole state goes to a new snapshot, the tail starts afresh.
-    /// Runs under the journal's lock, so no write happens meanwhile; `until` stops after a
-    /// step (tests use it to leave the data dir as a crash would).
-    fn compact(&self, journal: &mut Journal, until: Step) -> StoreResult<()> {
+    /// Runs under the journal's lock with every write applied, so none happens meanwhile;
+    /// `until` stops after a step (tests use it to leave the data dir as a crash would).
+    fn compact(&self, journal: &mut Journal, durable: &mut Durable, until: Step) -> StoreResult<()> {
         let next = journal.generation + 1;
         let temp = self.dir.join(SNAPSHOT_TEMP);
         let mut out = std::io::BufWriter::new(File::create(&temp).map_err(io)?);
@@ -320,6 +415,9 @@ impl JournalStore {
             .map_err(io)?;
         sync_dir(&self.dir)?;
         let previous = journal.generation;
+        durable.file = tail.try_clone().map_err(io)?;
+        durable.synced = journal.appended;
+        durable.synced_len = 0;
         journal.file = tail;
         journal.generation = next;
         journal.len = 0;
@@ -335,6 +433,10 @@ impl JournalStore {
 /// Makes a rename or a new file in `dir` durable.
 fn sync_dir(dir: &Path) -> StoreResult<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+}
+
+fn broken() -> StoreError {
+    StoreError::Backend("the journal could not be written; restart to recover".into())
 }
 
 fn io(e: std::io::Error) -> StoreError {
@@ -679,7 +781,7 @@ mod tests {
         let (entered, in_sync) = std::sync::mpsc::channel::<()>();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let released = std::sync::Mutex::new(released);
-        store.journal.lock().await.sync = Box::new(move |file| {
+        store.durable.lock().await.sync = Box::new(move |file| {
             let _ = entered.send(());
             let _ = released.lock().unwrap().recv();
             file.sync_data()
@@ -701,7 +803,7 @@ mod tests {
         let dir = dir();
         let store = JournalStore::open(&dir).await.unwrap();
         let (realm, _) = store.create_realm(realm(), owner(), 1).await.unwrap();
-        store.journal.lock().await.sync = Box::new(|_| Err(std::io::Error::other("disk on fire")));
+        store.durable.lock().await.sync = Box::new(|_| Err(std::io::Error::other("disk on fire")));
         assert!(store.create_stream(realm.id, "lost", "", 2).await.is_err());
         assert_eq!(store.list_streams(realm.id).await.unwrap(), vec![]);
         // The store refuses writes from then on rather than acknowledge what it cannot keep
@@ -759,10 +861,10 @@ mod tests {
             let stored = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
             store.put_bot_storage(realm.id, owner.id, &stored, 1_000).await.unwrap();
             // A first, complete compaction, so that a previous snapshot exists too
-            store.compact(&mut *store.journal.lock().await, Step::OldTailRemoved).unwrap();
+            store.compact_now(&mut *store.journal.lock().await, Step::OldTailRemoved).await.unwrap();
             store.commit_message(draft(realm.id, owner.id, "between", vec![])).await.unwrap();
             // GIVEN a compaction that stops after `step`, as a crash would stop it
-            store.compact(&mut *store.journal.lock().await, step).unwrap();
+            store.compact_now(&mut *store.journal.lock().await, step).await.unwrap();
             drop(store);
 
             let reopened = JournalStore::open(&dir).await.unwrap();
@@ -827,5 +929,47 @@ mod tests {
         let again = JournalStore::open(&dir).await.unwrap();
         let delivery = again.get_delivery(realm.id, delivery.id).await.unwrap().unwrap();
         assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Delivered, 1));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writers_share_fsyncs_and_are_applied_in_journal_order() {
+        let dir = dir();
+        let store = Arc::new(JournalStore::open(&dir).await.unwrap());
+        let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
+        let fsyncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = fsyncs.clone();
+        store.durable.lock().await.sync = Box::new(move |file| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            file.sync_data()
+        });
+        let writers: Vec<_> = (0..40)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store.commit_message(draft(realm.id, owner.id, &format!("w{i}"), vec![])).await.unwrap().id
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for writer in writers {
+            ids.push(writer.await.unwrap());
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, (1..=40).collect::<Vec<_>>());
+        let fsyncs = fsyncs.load(Ordering::SeqCst);
+        assert!(fsyncs <= 20, "40 writes took {fsyncs} fsyncs");
+        // The replay assigns every message the id it was acknowledged with
+        let contents: Vec<(MessageId, String)> = {
+            let all = store.list_messages(realm.id, &MessageScope::Realm, 0, Direction::From, 100, &|_| true).await;
+            all.unwrap().into_iter().map(|m| (m.id, m.content)).collect()
+        };
+        drop(store);
+        let reopened = JournalStore::open(&dir).await.unwrap();
+        let replayed: Vec<(MessageId, String)> = {
+            let all = reopened.list_messages(realm.id, &MessageScope::Realm, 0, Direction::From, 100, &|_| true).await;
+            all.unwrap().into_iter().map(|m| (m.id, m.content)).collect()
+        };
+        assert_eq!(replayed, contents);
     }
 }
