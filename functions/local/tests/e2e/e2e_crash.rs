@@ -48,8 +48,9 @@ async fn triggers_of_a_slow_bot_are_all_answered_once_after_a_kill() {
     let stack = start(&dir);
     let key = created["owner"]["api_key"].as_str().unwrap();
     let owner = stack.client().as_user(created["owner"]["email"].as_str().unwrap(), key);
-    // THEN all twelve are answered, once each, within a few seconds
-    wait_for_replies(&owner, bot, &acknowledged, Duration::from_secs(15)).await;
+    // THEN all twelve are answered, once each (the deadline is generous: other end-to-end
+    // tests load the same machine while this one runs)
+    wait_for_replies(&owner, bot, &acknowledged, Duration::from_secs(60)).await;
     let log = owner.send("GET", &format!("/api/v1/bots/{bot}/deliveries"), &[("limit", "100")]).await.ok();
     let states: Vec<&str> =
         log["deliveries"].as_array().unwrap().iter().map(|d| d["state"].as_str().unwrap()).collect();
@@ -107,7 +108,7 @@ async fn repeated_kills_at_random_moments_lose_and_double_nothing() {
     let stored: BTreeSet<u64> = thread.iter().map(|m| m["id"].as_u64().unwrap()).collect();
     let lost: Vec<_> = acknowledged.difference(&stored).collect();
     assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
-    wait_for_replies(&owner, bot, &acknowledged, Duration::from_secs(30)).await;
+    wait_for_replies(&owner, bot, &acknowledged, Duration::from_secs(60)).await;
     eprintln!("{rounds} kills: {} acknowledged triggers, each answered once", acknowledged.len());
 }
 
