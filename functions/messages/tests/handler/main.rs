@@ -111,3 +111,43 @@ async fn a_bad_request_is_refused_and_stores_nothing() {
     let (_, page) = run(&app, "get_messages_narrow.json").await;
     assert_eq!(page["messages"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn one_message_is_read_reacted_to_edited_and_deleted_through_its_fixtures() {
+    let (app, queue) = app().await;
+    run(&app, "send_stream_mention.json").await;
+    assert_eq!(queued(&queue).await.len(), 1, "the mention triggered the bot");
+
+    let (status, body) = run(&app, "get_message.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"]["content"], "@**Echo Bot** ship it?");
+    assert_eq!(body["raw_content"], "@**Echo Bot** ship it?");
+
+    let (status, body) = run(&app, "add_reaction.json").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = run(&app, "get_message.json").await;
+    let reactions = body["message"]["reactions"].as_array().expect("reactions");
+    assert_eq!((reactions.len(), &reactions[0]["emoji_name"]), (1, &Value::from("thumbs_up")), "{reactions:?}");
+    assert_eq!(reactions[0]["emoji_code"], "1f44d");
+    let (status, body) = run(&app, "add_reaction.json").await;
+    assert_eq!((status, body["msg"].as_str()), (400, Some("Reaction already exists.")), "{body}");
+    assert_eq!(run(&app, "remove_reaction.json").await.0, 200);
+    let (_, body) = run(&app, "get_message.json").await;
+    assert_eq!(body["message"]["reactions"], serde_json::json!([]));
+
+    // An edit keeps the mention but triggers no bot, as in Zulip.
+    let (status, body) = run(&app, "edit_message.json").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = run(&app, "get_message.json").await;
+    assert_eq!(
+        (&body["message"]["content"], &body["message"]["subject"]),
+        (&Value::from("@**Echo Bot** ship it now?"), &Value::from("releases"))
+    );
+    assert!(queued(&queue).await.is_empty(), "an edit triggers no bot");
+
+    let (status, body) = run(&app, "get_unknown_message.json").await;
+    assert_eq!((status, body["msg"].as_str()), (400, Some("Invalid message(s)")), "{body}");
+    assert_eq!(run(&app, "delete_message.json").await.0, 200);
+    let (status, body) = run(&app, "get_message.json").await;
+    assert_eq!((status, body["msg"].as_str()), (400, Some("Invalid message(s)")), "{body}");
+}
