@@ -2,6 +2,7 @@
 //! signing-secret rotation, deactivation. Only a bot's owner or a realm admin may see or
 //! change a bot.
 
+use hookline_delivery::schedule::RetrySchedule;
 use hookline_edge::auth::Caller;
 use hookline_edge::params::Params;
 use hookline_edge::{ApiError, Services};
@@ -56,6 +57,22 @@ fn trigger_words(params: &Params) -> Result<Option<Vec<String>>, ApiError> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// `retry_schedule`: the bot's own schedule for retrying failed deliveries, in the syntax of
+/// `HOOKLINE_RETRY_SCHEDULE` (`5s,30s,2m`); empty goes back to the deployment's. `None` when
+/// the parameter is absent, `Some(None)` to clear it.
+fn retry_schedule(params: &Params) -> Result<Option<Option<String>>, ApiError> {
+    params.optional_str("retry_schedule")?.map(|text| parse_retry_schedule(&text)).transpose()
+}
+
+fn parse_retry_schedule(text: &str) -> Result<Option<String>, ApiError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    RetrySchedule::parse(text)
+        .map(|schedule| Some(schedule.to_string()))
+        .map_err(|e| ApiError::bad_request(format!("Invalid retry_schedule: {e}")))
 }
 
 /// `stream_triggers`: stream names or ids whose every message triggers the bot.
@@ -120,6 +137,7 @@ pub async fn create(services: &Services, caller: &Caller, params: &Params) -> Re
                 deactivated_reason: None,
                 failing_since: None,
                 last_owner_notice_at: None,
+                retry_schedule: retry_schedule(params)?.flatten(),
                 updated_at: now,
             })
         }
@@ -156,6 +174,7 @@ pub async fn create(services: &Services, caller: &Caller, params: &Params) -> Re
             "interface": u8::from(service.interface),
             "token": service.token,
             "signing_secret": service.signing.current,
+            "retry_schedule": service.retry_schedule,
         }]);
     }
     Ok(answer)
@@ -200,6 +219,7 @@ async fn bot_json(services: &Services, bot: &User) -> Result<Value, ApiError> {
     if let Some(service) = services.store.get_service(bot.realm_id, bot.id).await? {
         let names = stream_names(services, &service).await?;
         entry["services"] = json!([render::service(&service, &names)]);
+        entry["services"][0]["retry_schedule"] = json!(service.retry_schedule);
     }
     Ok(entry)
 }
@@ -226,7 +246,9 @@ pub async fn update(services: &Services, caller: &Caller, id: UserId, params: &P
     let streams = stream_triggers(services, caller, params).await?;
     let webhook_secret = params.optional_str("webhook_secret")?;
     let service_active = params.optional_bool("service_is_active")?;
-    let touches_service = payload_url.is_some()
+    let schedule = retry_schedule(params)?;
+    let touches_service = schedule.is_some()
+        || payload_url.is_some()
         || interface.is_some()
         || words.is_some()
         || streams.is_some()
@@ -241,7 +263,8 @@ pub async fn update(services: &Services, caller: &Caller, id: UserId, params: &P
             .ok_or_else(|| ApiError::bad_request("This bot has no service to change"))?;
         let read_at = service.updated_at;
         let is_outgoing = bot.bot_type == Some(BotType::OutgoingWebhook);
-        if (payload_url.is_some() || interface.is_some() || words.is_some() || streams.is_some()) && !is_outgoing {
+        let outgoing_only = payload_url.is_some() || interface.is_some() || words.is_some() || streams.is_some();
+        if (outgoing_only || schedule.is_some()) && !is_outgoing {
             return Err(ApiError::bad_request("Only outgoing webhook bots have an endpoint and triggers"));
         }
         if let Some(url) = payload_url {
@@ -258,6 +281,9 @@ pub async fn update(services: &Services, caller: &Caller, id: UserId, params: &P
         }
         if let Some(secret) = webhook_secret {
             service.webhook_secret = Some(secret).filter(|s| !s.is_empty());
+        }
+        if let Some(schedule) = schedule {
+            service.retry_schedule = schedule;
         }
         if is_outgoing {
             // Changing an outgoing service re-enables it (after an automatic shutdown)
@@ -313,4 +339,29 @@ pub async fn rotate_signing_secret(services: &Services, caller: &Caller, id: Use
         "signing_secret": service.signing.current,
         "previous_signing_secret_expires_at": service.signing.previous_expires_at.map(render::seconds),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_schedule_is_stored_in_its_plain_form_and_empty_clears_it() {
+        assert_eq!(parse_retry_schedule(" 5s, 60s ,2h").unwrap(), Some("5s,1m,2h".to_owned()));
+        assert_eq!(parse_retry_schedule("").unwrap(), None);
+        assert_eq!(parse_retry_schedule("  ").unwrap(), None);
+    }
+
+    #[test]
+    fn an_invalid_retry_schedule_is_a_bad_request_that_says_why() {
+        for (bad, why) in [
+            ("5s,soon", "invalid retry delay \"soon\": expected a whole number and a unit (ms, s, m, h)"),
+            ("1d", "invalid retry delay \"1d\": expected a whole number and a unit (ms, s, m, h)"),
+            ("13h", "invalid retry delay \"13h\": at most 12h"),
+            ("1s,1s,1s,1s,1s,1s,1s,1s,1s", "the retry schedule has 9 waits; at most 8 are allowed"),
+        ] {
+            let error = parse_retry_schedule(bad).unwrap_err();
+            assert_eq!(error, ApiError::bad_request(format!("Invalid retry_schedule: {why}")), "{bad}");
+        }
+    }
 }

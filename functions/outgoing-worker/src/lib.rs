@@ -12,26 +12,12 @@ use hookline_delivery::worker::{JobOutcome, Worker, WorkerConfig};
 use hookline_edge::Services;
 use hookline_messaging::send::Sender;
 
-/// The worker for `services`, configured from the environment: `HOOKLINE_RETRY_SCHEDULE`
-/// (e.g. `5s,30s,2m,10m,30m,1h`), `HOOKLINE_REQUEST_TIMEOUT_SECONDS`,
-/// `HOOKLINE_CONNECT_TIMEOUT_SECONDS`, `HOOKLINE_ENDPOINT_ALLOW_LIST` (CIDRs bot endpoints
-/// may live in besides the public internet).
+/// The worker for `services`, configured from the environment (see [`worker_config`]).
+///
+/// # Errors
+/// A message naming the variable whose value is not valid.
 pub fn worker_from_env(services: &Services, sender: Arc<Sender>) -> Result<Worker, String> {
-    let mut config = WorkerConfig::default();
-    if let Ok(schedule) = std::env::var("HOOKLINE_RETRY_SCHEDULE") {
-        config.schedule = RetrySchedule::parse(&schedule)?;
-    }
-    let seconds = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).map(Duration::from_secs);
-    if let Some(total) = seconds("HOOKLINE_REQUEST_TIMEOUT_SECONDS") {
-        config.timeouts.total = total;
-    }
-    if let Some(connect) = seconds("HOOKLINE_CONNECT_TIMEOUT_SECONDS") {
-        config.timeouts.connect = connect;
-    }
-    config.policy = match std::env::var("HOOKLINE_ENDPOINT_ALLOW_LIST") {
-        Ok(list) if !list.trim().is_empty() => AddressPolicy::with_allow_list(&list)?,
-        _ => AddressPolicy::default(),
-    };
+    let mut config = worker_config(|name| std::env::var(name).ok())?;
     config.policy.allow_all_private |= services.settings.allow_private_endpoints;
     Ok(Worker::new(
         services.store.clone(),
@@ -41,6 +27,39 @@ pub fn worker_from_env(services: &Services, sender: Arc<Sender>) -> Result<Worke
         config,
         services.settings.public_url.clone(),
     ))
+}
+
+/// The worker's configuration from the variables `var` reads: `HOOKLINE_RETRY_SCHEDULE` (the
+/// deployment's retry schedule, e.g. `5s,30s,2m,10m,30m,1h`; unset or empty, the chat schedule
+/// `2s,4s,8s`; a bot's own `retry_schedule` overrides it), `HOOKLINE_REQUEST_TIMEOUT_SECONDS`,
+/// `HOOKLINE_CONNECT_TIMEOUT_SECONDS`, `HOOKLINE_ENDPOINT_ALLOW_LIST` (CIDRs bot endpoints may
+/// live in besides the public internet).
+///
+/// # Errors
+/// A message naming the variable whose value is not valid.
+pub fn worker_config(var: impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, String> {
+    let mut config = WorkerConfig::default();
+    let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+    if let Some(schedule) = set("HOOKLINE_RETRY_SCHEDULE") {
+        config.schedule = RetrySchedule::parse(&schedule).map_err(|e| format!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
+    }
+    let seconds = |name: &str| {
+        set(name)
+            .map(|value| {
+                value.trim().parse::<u64>().map(Duration::from_secs).map_err(|_| format!("{name}: not a whole number"))
+            })
+            .transpose()
+    };
+    if let Some(total) = seconds("HOOKLINE_REQUEST_TIMEOUT_SECONDS")? {
+        config.timeouts.total = total;
+    }
+    if let Some(connect) = seconds("HOOKLINE_CONNECT_TIMEOUT_SECONDS")? {
+        config.timeouts.connect = connect;
+    }
+    if let Some(list) = set("HOOKLINE_ENDPOINT_ALLOW_LIST") {
+        config.policy = AddressPolicy::with_allow_list(&list)?;
+    }
+    Ok(config)
 }
 
 /// Runs every job of `event` concurrently, each for at most `budget`, and reports the ones to
@@ -70,4 +89,44 @@ pub async fn handle_event(worker: &Worker, event: SqsEvent, budget: Duration) ->
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<WorkerConfig, String> {
+        worker_config(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn without_variables_the_chat_schedule_and_zulips_timeout_apply() {
+        let unset = config(&[]).unwrap();
+        assert_eq!(unset.schedule, RetrySchedule::default());
+        assert_eq!(unset.timeouts.total, Duration::from_secs(10));
+        assert_eq!(config(&[("HOOKLINE_RETRY_SCHEDULE", " ")]).unwrap().schedule, RetrySchedule::default());
+    }
+
+    #[test]
+    fn a_deployment_may_choose_a_longer_schedule_and_timeouts() {
+        let config = config(&[
+            ("HOOKLINE_RETRY_SCHEDULE", hookline_delivery::schedule::PATIENT),
+            ("HOOKLINE_REQUEST_TIMEOUT_SECONDS", "20"),
+            ("HOOKLINE_CONNECT_TIMEOUT_SECONDS", "3"),
+            ("HOOKLINE_ENDPOINT_ALLOW_LIST", "10.0.0.0/8"),
+        ])
+        .unwrap();
+        assert_eq!(config.schedule, RetrySchedule::patient());
+        assert_eq!((config.timeouts.total, config.timeouts.connect), (Duration::from_secs(20), Duration::from_secs(3)));
+        assert!(config.policy.is_allowed("10.1.2.3".parse().unwrap()));
+    }
+
+    #[test]
+    fn invalid_values_are_refused_by_name() {
+        let error = config(&[("HOOKLINE_RETRY_SCHEDULE", "5s,soon")]).unwrap_err();
+        assert!(error.starts_with("HOOKLINE_RETRY_SCHEDULE: invalid retry delay \"soon\""), "{error}");
+        let error = config(&[("HOOKLINE_REQUEST_TIMEOUT_SECONDS", "ten")]).unwrap_err();
+        assert_eq!(error, "HOOKLINE_REQUEST_TIMEOUT_SECONDS: not a whole number");
+        assert!(config(&[("HOOKLINE_ENDPOINT_ALLOW_LIST", "nonsense")]).is_err());
+    }
 }

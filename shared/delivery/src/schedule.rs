@@ -12,27 +12,74 @@ pub struct RetrySchedule {
     pub delays: Vec<Duration>,
 }
 
+/// The most retries a schedule may have: with the first attempt, 9 receives of the job, which
+/// leaves 3 of the delivery queue's 12 (`maxReceiveCount`) for receives that end without an
+/// attempt before SQS would dead-letter a delivery that still has attempts left.
+pub const MAX_RETRIES: usize = 8;
+
+/// The longest single wait: SQS's visibility limit, which a wait is set as.
+pub const MAX_DELAY: Duration = MAX_VISIBILITY;
+
+/// A schedule for bots whose outages last minutes rather than seconds: seven attempts over
+/// about 1 h 43 min. Chosen per deployment (`HOOKLINE_RETRY_SCHEDULE`) or per bot.
+pub const PATIENT: &str = "5s,30s,2m,10m,30m,1h";
+
 impl Default for RetrySchedule {
-    /// 5 s, 30 s, 2 min, 10 min, 30 min, 1 h: seven attempts over about 1 h 43 min.
+    /// 2 s, 4 s, 8 s: four attempts, so that a conversation hears "Failure! Bot is unavailable"
+    /// within a minute even when every attempt runs into the 10 s timeout and jitter stretches
+    /// every wait (4 × 10 s + 1.2 × 14 s = 56.8 s from the first attempt's start).
     fn default() -> Self {
-        let delays = [5, 30, 2 * 60, 10 * 60, 30 * 60, 60 * 60].map(Duration::from_secs).to_vec();
-        Self { delays }
+        Self { delays: [2, 4, 8].map(Duration::from_secs).to_vec() }
+    }
+}
+
+impl std::fmt::Display for RetrySchedule {
+    /// The schedule in the syntax [`RetrySchedule::parse`] reads, in the largest whole unit of
+    /// each wait: `2s,4s,8s`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries: Vec<String> = self.delays.iter().map(|d| format_wait(*d)).collect();
+        f.write_str(&entries.join(","))
     }
 }
 
 impl RetrySchedule {
+    /// [`PATIENT`], parsed.
+    #[must_use]
+    pub fn patient() -> Self {
+        Self::parse(PATIENT).expect("the patient schedule is valid")
+    }
+
     /// Parses a comma-separated list of waits such as `"5s,30s,2m,10m,30m,1h"` (units `ms`,
-    /// `s`, `m`, `h`).
+    /// `s`, `m`, `h`), at most [`MAX_RETRIES`] of them, none longer than [`MAX_DELAY`].
     ///
     /// # Errors
-    /// A message naming the entry that is not a whole number followed by a unit, or when the list
-    /// is empty.
+    /// A message naming the entry that is not a whole number followed by a unit or is too long,
+    /// or saying that the list is empty or too long.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.trim().is_empty() {
             return Err("the retry schedule is empty".to_owned());
         }
-        let delays = text.split(',').map(|entry| parse_wait(entry.trim())).collect::<Result<_, _>>()?;
+        let delays: Vec<Duration> = text.split(',').map(|entry| parse_wait(entry.trim())).collect::<Result<_, _>>()?;
+        if delays.len() > MAX_RETRIES {
+            return Err(format!("the retry schedule has {} waits; at most {MAX_RETRIES} are allowed", delays.len()));
+        }
         Ok(Self { delays })
+    }
+
+    /// The scheduled waits still ahead after `attempts_made` attempts, without jitter.
+    #[must_use]
+    pub fn remaining_after(&self, attempts_made: u32) -> Duration {
+        let used = usize::try_from(attempts_made.saturating_sub(1)).unwrap_or(usize::MAX);
+        self.delays.iter().skip(used).sum()
+    }
+
+    /// The longest a delivery that never succeeds can take from its first attempt's start to
+    /// the end of its last one, when every attempt takes `attempt` and jitter stretches every
+    /// wait to its maximum (without `Retry-After`, which timeouts and connection errors lack).
+    #[must_use]
+    pub fn worst_case_until_final(&self, attempt: Duration) -> Duration {
+        let waits: Duration = self.delays.iter().map(|d| d.mul_f64(1.0 + JITTER).min(MAX_DELAY)).sum();
+        attempt.saturating_mul(self.max_attempts()) + waits
     }
 
     /// How many attempts a delivery gets: the first plus one per delay.
@@ -52,11 +99,26 @@ impl RetrySchedule {
         let Some(index) = attempts_made.checked_sub(1) else { return Some(Duration::ZERO) };
         let scheduled = *self.delays.get(usize::try_from(index).ok()?)?;
         let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.5 };
-        let mut wait = scheduled.mul_f64(0.8 + 0.4 * jitter);
+        let mut wait = scheduled.mul_f64(1.0 - JITTER + 2.0 * JITTER * jitter);
         if let Some(asked) = retry_after {
             wait = wait.max(asked.min(scheduled.saturating_mul(2)));
         }
         Some(wait.min(MAX_VISIBILITY))
+    }
+}
+
+/// How far jitter moves a wait either way, as a fraction of it.
+const JITTER: f64 = 0.2;
+
+/// A wait in the largest unit that writes it whole.
+fn format_wait(wait: Duration) -> String {
+    let ms = wait.as_millis();
+    match ms {
+        0 => "0s".to_owned(),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
+        _ => format!("{ms}ms"),
     }
 }
 
@@ -73,7 +135,11 @@ fn parse_wait(entry: &str) -> Result<Duration, String> {
         "h" => 3_600_000,
         _ => return Err(bad()),
     };
-    amount.checked_mul(millis_per_unit).map(Duration::from_millis).ok_or_else(bad)
+    let wait = amount.checked_mul(millis_per_unit).map(Duration::from_millis).ok_or_else(bad)?;
+    if wait > MAX_DELAY {
+        return Err(format!("invalid retry delay {entry:?}: at most 12h"));
+    }
+    Ok(wait)
 }
 
 /// What an HTTP status means for a delivery.
@@ -107,16 +173,33 @@ mod tests {
     }
 
     #[test]
-    fn the_default_schedule_allows_seven_attempts() {
-        let schedule = RetrySchedule::default();
+    fn the_patient_schedule_allows_seven_attempts() {
+        let schedule = RetrySchedule::patient();
         assert_eq!(schedule.max_attempts(), 7);
         assert_eq!(schedule.delays, vec![secs(5), secs(30), secs(120), secs(600), secs(1800), secs(3600)]);
     }
 
     #[test]
-    fn parse_reads_the_default_schedule_back() {
-        assert_eq!(RetrySchedule::parse("5s,30s,2m,10m,30m,1h"), Ok(RetrySchedule::default()));
+    fn the_default_schedule_reports_a_dead_bot_within_a_minute_after_three_retries() {
+        let schedule = RetrySchedule::default();
+        assert!(schedule.max_attempts() >= 4, "at least three retries");
+        // Every attempt running to the full request timeout, every wait jittered to its maximum
+        let attempt = crate::client::Timeouts::default().total;
+        let worst = schedule.worst_case_until_final(attempt);
+        assert_eq!(worst, Duration::from_millis(56_800));
+        assert!(worst <= secs(60), "{worst:?}");
+        let longest: Duration = (1..schedule.max_attempts()).map(|n| schedule.next_delay(n, None, 1.0).unwrap()).sum();
+        assert_eq!(attempt * schedule.max_attempts() + longest, worst, "next_delay stretches no further");
+        assert!(RetrySchedule::patient().worst_case_until_final(attempt) > Duration::from_secs(6000));
+    }
+
+    #[test]
+    fn parse_reads_a_schedule_back_from_its_text() {
+        assert_eq!(RetrySchedule::parse("2s,4s,8s"), Ok(RetrySchedule::default()));
+        assert_eq!(RetrySchedule::default().to_string(), "2s,4s,8s");
+        assert_eq!(RetrySchedule::patient().to_string(), PATIENT);
         assert_eq!(RetrySchedule::parse(" 250ms , 1s ").unwrap().delays, vec![Duration::from_millis(250), secs(1)]);
+        assert_eq!(RetrySchedule::parse("90s,1500ms,120m,0s").unwrap().to_string(), "90s,1500ms,2h,0s");
     }
 
     #[test]
@@ -127,8 +210,28 @@ mod tests {
     }
 
     #[test]
+    fn parse_refuses_schedules_the_queue_cannot_carry() {
+        assert_eq!(RetrySchedule::parse("12h").unwrap().delays, vec![MAX_DELAY]);
+        assert_eq!(RetrySchedule::parse("13h"), Err("invalid retry delay \"13h\": at most 12h".to_owned()));
+        assert_eq!(RetrySchedule::parse(&["1s"; MAX_RETRIES].join(",")).unwrap().max_attempts(), 9);
+        assert_eq!(
+            RetrySchedule::parse(&["1s"; MAX_RETRIES + 1].join(",")),
+            Err("the retry schedule has 9 waits; at most 8 are allowed".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_remaining_schedule_counts_the_waits_still_ahead() {
+        let schedule = RetrySchedule::patient();
+        assert_eq!(schedule.remaining_after(1), secs(5 + 30 + 120 + 600 + 1800 + 3600));
+        assert_eq!(schedule.remaining_after(3), secs(120 + 600 + 1800 + 3600));
+        assert_eq!(schedule.remaining_after(7), Duration::ZERO);
+        assert_eq!(RetrySchedule::default().remaining_after(3), secs(8));
+    }
+
+    #[test]
     fn each_attempt_waits_its_scheduled_delay_without_jitter() {
-        let schedule = RetrySchedule::default();
+        let schedule = RetrySchedule::patient();
         assert_eq!(schedule.next_delay(0, None, 0.5), Some(Duration::ZERO));
         assert_eq!(schedule.next_delay(1, None, 0.5), Some(secs(5)));
         assert_eq!(schedule.next_delay(2, None, 0.5), Some(secs(30)));
@@ -137,7 +240,7 @@ mod tests {
 
     #[test]
     fn no_wait_is_given_once_the_attempts_are_used_up() {
-        let schedule = RetrySchedule::default();
+        let schedule = RetrySchedule::patient();
         assert_eq!(schedule.next_delay(7, None, 0.5), None);
         assert_eq!(schedule.next_delay(u32::MAX, Some(secs(1)), 0.5), None);
         assert_eq!(RetrySchedule { delays: vec![] }.next_delay(1, None, 0.5), None);
@@ -145,7 +248,7 @@ mod tests {
 
     #[test]
     fn jitter_moves_the_delay_by_at_most_twenty_percent() {
-        let schedule = RetrySchedule::default();
+        let schedule = RetrySchedule::patient();
         assert_eq!(schedule.next_delay(2, None, 0.0), Some(secs(24)));
         let high = schedule.next_delay(2, None, 0.999_999).unwrap();
         assert!(high > secs(35) && high < secs(36), "{high:?}");
@@ -155,7 +258,7 @@ mod tests {
 
     #[test]
     fn retry_after_raises_the_wait_up_to_twice_the_schedule() {
-        let schedule = RetrySchedule::default();
+        let schedule = RetrySchedule::patient();
         assert_eq!(schedule.next_delay(2, Some(secs(45)), 0.5), Some(secs(45)));
         assert_eq!(schedule.next_delay(2, Some(secs(3600)), 0.5), Some(secs(60)));
         assert_eq!(schedule.next_delay(2, Some(secs(1)), 0.5), Some(secs(30)));

@@ -35,8 +35,30 @@ pub struct WorkerConfig {
     pub owner_notice_interval: Millis,
     /// A service whose every delivery failed for this long is switched off.
     pub disable_after: Millis,
-    /// The attempt after which the owner hears that a delivery is still failing.
+    /// The attempt after which the owner hears that a delivery is still failing...
     pub warn_after_attempt: u32,
+    /// ...when at least this much of its schedule is still ahead (with a short schedule the
+    /// final notice comes soon enough).
+    pub warn_if_remaining: Duration,
+    /// Where each wait's jitter comes from.
+    pub jitter: Jitter,
+}
+
+/// The jitter of retry waits, a fraction in [0, 1) for [`RetrySchedule::next_delay`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Jitter {
+    Random,
+    /// Always this fraction (1.0 stretches every wait to its maximum).
+    Fixed(f64),
+}
+
+impl Jitter {
+    fn draw(self) -> f64 {
+        match self {
+            Self::Random => rand::random::<f64>(),
+            Self::Fixed(fraction) => fraction,
+        }
+    }
 }
 
 impl Default for WorkerConfig {
@@ -49,6 +71,8 @@ impl Default for WorkerConfig {
             owner_notice_interval: 10 * MINUTE,
             disable_after: DAY,
             warn_after_attempt: 3,
+            warn_if_remaining: Duration::from_secs(10 * 60),
+            jitter: Jitter::Random,
         }
     }
 }
@@ -290,7 +314,7 @@ impl Worker {
                         let attempt = attempt_record(started, status, took, Some(error), &outcome.body);
                         let failure = Failure::Status { status: outcome.status, body_excerpt: excerpt(&outcome.body) };
                         let conclusion = if verdict == Verdict::Retry {
-                            self.retry_or_fail(delivery, failure, outcome.retry_after, started)
+                            self.retry_or_fail(delivery, service, failure, outcome.retry_after, started)
                         } else {
                             self.final_failure(failure, started)
                         };
@@ -302,9 +326,11 @@ impl Worker {
                 let attempt = attempt_record(started, None, took, Some(error.to_string()), &[]);
                 let conclusion = match &error {
                     TransportError::Timeout(seconds) => {
-                        self.retry_or_fail(delivery, Failure::Timeout { seconds: *seconds }, None, started)
+                        self.retry_or_fail(delivery, service, Failure::Timeout { seconds: *seconds }, None, started)
                     }
-                    TransportError::Connection(_) => self.retry_or_fail(delivery, Failure::Connection, None, started),
+                    TransportError::Connection(_) => {
+                        self.retry_or_fail(delivery, service, Failure::Connection, None, started)
+                    }
                     TransportError::Blocked(_) => self.final_failure(Failure::Blocked, started),
                 };
                 (attempt, conclusion)
@@ -312,16 +338,29 @@ impl Worker {
         }
     }
 
+    /// The bot's own retry schedule when it has a valid one, else the deployment's.
+    fn schedule_for(&self, service: &BotService) -> RetrySchedule {
+        match service.retry_schedule.as_deref().map(RetrySchedule::parse) {
+            Some(Ok(schedule)) => schedule,
+            Some(Err(e)) => {
+                tracing::warn!(bot = service.bot_id, error = %e, "ignoring the bot's invalid retry schedule");
+                self.config.schedule.clone()
+            }
+            None => self.config.schedule.clone(),
+        }
+    }
+
     fn retry_or_fail(
         &self,
         delivery: &Delivery,
+        service: &BotService,
         failure: Failure,
         retry_after: Option<Duration>,
         now: Millis,
     ) -> Conclusion {
         let attempts_made = delivery.attempt_count + 1;
         let next = if delivery.retries_allowed {
-            self.config.schedule.next_delay(attempts_made, retry_after, rand::random::<f64>())
+            self.schedule_for(service).next_delay(attempts_made, retry_after, self.config.jitter.draw())
         } else {
             None
         };
@@ -376,8 +415,8 @@ impl Worker {
 
     /// Tells the people involved: the conversation gets Zulip's `Failure!` reply when a
     /// delivery fails for good and the owner Zulip's notice (always: a final notice is never
-    /// rate limited); while retries go on, the owner may get one "still failing" notice (at most
-    /// one per interval per bot). A service that answers 410 Gone, or has failed everything for
+    /// rate limited); while retries go on, the owner may get one "still failing" notice when
+    /// much of the schedule is still ahead (at most one per interval per bot). A service that answers 410 Gone, or has failed everything for
     /// a day, is switched off. A direct message to a Slack-format bot only gets its reply: the
     /// bot's endpoint was never asked, so neither its owner nor its failing streak hears of it.
     async fn after_attempt(
@@ -410,7 +449,10 @@ impl Worker {
                 return;
             }
             notice = Some(owner_notice(&link, &bot.full_name, failure));
-        } else if delivery.attempt_count == self.config.warn_after_attempt && may_notify {
+        } else if delivery.attempt_count == self.config.warn_after_attempt
+            && self.schedule_for(service).remaining_after(delivery.attempt_count) >= self.config.warn_if_remaining
+            && may_notify
+        {
             notice = Some(still_failing_notice(&link, &bot.full_name, delivery.attempt_count, failure));
         }
         let disable = gone || (delivery.state == DeliveryState::Failed && failing_too_long);

@@ -129,6 +129,7 @@ mod tests {
             deactivated_reason: None,
             failing_since: None,
             last_owner_notice_at: None,
+            retry_schedule: None,
             updated_at: 0,
         }
     }

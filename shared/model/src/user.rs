@@ -195,6 +195,10 @@ pub struct BotService {
     /// When the bot's owner was last told about a failing delivery (notices are rate limited).
     #[serde(default)]
     pub last_owner_notice_at: Option<Millis>,
+    /// The bot's own retry schedule for failed deliveries (`2s,4s,8s` style), when it has one
+    /// instead of the deployment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_schedule: Option<String>,
     pub updated_at: Millis,
 }
 
@@ -210,6 +214,22 @@ mod tests {
         // THEN both sign during the overlap, only the new one after it
         assert_eq!(secrets.active(1_000 + 3_599_999), vec!["whsec_new", "whsec_old"]);
         assert_eq!(secrets.active(1_000 + 3_600_000), vec!["whsec_new"]);
+    }
+
+    #[test]
+    fn a_service_stored_before_retry_schedules_existed_still_reads() {
+        let stored = serde_json::json!({
+            "realm_id": 1, "bot_id": 2, "base_url": "https://bots.example.com", "interface": 1,
+            "token": "t", "signing": {"current": "whsec_x", "previous": null, "previous_expires_at": null},
+            "webhook_secret": null, "is_active": true, "deactivated_reason": null, "failing_since": null,
+            "updated_at": 0,
+        });
+        let service: BotService = serde_json::from_value(stored).unwrap();
+        assert_eq!(service.retry_schedule, None);
+        let mut with = service.clone();
+        with.retry_schedule = Some("5s,30s".into());
+        let read_back: BotService = serde_json::from_value(serde_json::to_value(&with).unwrap()).unwrap();
+        assert_eq!(read_back, with);
     }
 
     #[test]

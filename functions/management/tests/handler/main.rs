@@ -144,3 +144,22 @@ async fn bot_storage_keeps_a_bots_text_values() {
         ]
     );
 }
+
+#[tokio::test]
+async fn create_outgoing_bot_with_its_own_retry_schedule() {
+    let (status, body) = run("create_outgoing_bot_retry_schedule.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["services"][0]["retry_schedule"], "5s,30s,2m,10m");
+    let (status, body) = run("create_outgoing_bot.json").await;
+    assert_eq!((status, &body["services"][0]["retry_schedule"]), (200, &Value::Null), "the deployment's schedule");
+}
+
+#[tokio::test]
+async fn create_bot_bad_retry_schedule() {
+    let (status, body) = run("create_bot_bad_retry_schedule.json").await;
+    assert_eq!((status, body["result"].as_str(), body["code"].as_str()), (400, Some("error"), Some("BAD_REQUEST")));
+    assert_eq!(
+        body["msg"],
+        "Invalid retry_schedule: invalid retry delay \"soon\": expected a whole number and a unit (ms, s, m, h)"
+    );
+}

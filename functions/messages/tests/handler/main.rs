@@ -56,6 +56,7 @@ async fn app() -> (MessagesApp, Arc<MemoryQueue>) {
         deactivated_reason: None,
         failing_since: None,
         last_owner_notice_at: None,
+        retry_schedule: None,
         updated_at: 0,
     });
     services.store.create_user(realm.id, bot, 0).await.unwrap();

@@ -76,6 +76,7 @@ async fn services(url: String) -> (Arc<Services>, Arc<MemoryStore>) {
         deactivated_reason: None,
         failing_since: None,
         last_owner_notice_at: None,
+        retry_schedule: None,
         updated_at: 0,
     });
     services.store.create_user(realm.id, bot, 0).await.unwrap();

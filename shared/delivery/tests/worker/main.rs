@@ -198,8 +198,13 @@ async fn a_duplicate_job_or_a_crash_after_posting_never_posts_a_second_reply() {
 }
 
 #[tokio::test]
-async fn retries_follow_the_schedule_and_the_last_failure_is_reported_zulips_way() {
+async fn a_bot_with_a_patient_schedule_is_retried_on_it_and_the_last_failure_is_reported_zulips_way() {
     let w = world(Interface::Zulip, false).await;
+    let mut service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+    let read_at = service.updated_at;
+    service.retry_schedule = Some(hookline_delivery::schedule::PATIENT.into());
+    service.updated_at += 1;
+    w.store.update_service(&service, read_at).await.unwrap();
     w.script.always(Answer::json(503, "upstream sleeping"));
     let trigger = w.say("@**Echo Bot** are you there?").await;
     let scheduled = [5, 30, 120, 600, 1800, 3600];
@@ -238,15 +243,23 @@ async fn retries_follow_the_schedule_and_the_last_failure_is_reported_zulips_way
 }
 
 #[tokio::test]
-async fn retry_after_is_honoured() {
+async fn retry_after_is_honoured_up_to_twice_the_scheduled_wait() {
     let w = world(Interface::Zulip, false).await;
-    let mut slow_down = Answer::json(429, "slow down");
-    slow_down.headers.push(("retry-after", "9".into()));
-    w.script.then(slow_down).then(Answer::json(200, r#"{"content": "ok now"}"#));
+    let slow_down = |seconds: &str| {
+        let mut answer = Answer::json(429, "slow down");
+        answer.headers.push(("retry-after", seconds.into()));
+        answer
+    };
+    w.script.then(slow_down("3")).then(slow_down("60")).then(Answer::json(200, r#"{"content": "ok now"}"#));
     w.say("@**Echo Bot** hi").await;
+    // 2 s scheduled (1.6–2.4 s jittered), raised to the 3 s asked for
     let (_, outcome) = w.work().await.unwrap();
-    assert_eq!(outcome, JobOutcome::RetryAfter(Duration::from_secs(9)));
-    w.clock.advance(9_000);
+    assert_eq!(outcome, JobOutcome::RetryAfter(Duration::from_secs(3)));
+    w.clock.advance(3_000);
+    // 4 s scheduled: the 60 s asked for is held to twice that
+    let (_, outcome) = w.work().await.unwrap();
+    assert_eq!(outcome, JobOutcome::RetryAfter(Duration::from_secs(8)));
+    w.clock.advance(8_000);
     assert_eq!(w.work().await.unwrap().1, JobOutcome::Done);
     assert_eq!(w.bot_messages().await[0].content, "ok now");
 }
@@ -702,4 +715,44 @@ async fn a_final_owner_notice_is_never_swallowed_by_the_rate_limit() {
     let notices: Vec<Message> = w.bot_messages().await.into_iter().filter(|m| m.recipient == owner_thread).collect();
     assert_eq!(notices.len(), 3, "every failure that is final tells the owner");
     assert!(notices.iter().all(|m| m.content.contains("status code *404*") && m.client == "OutgoingWebhookResponse"));
+}
+
+#[tokio::test]
+async fn a_dead_bot_is_heard_in_the_conversation_within_a_minute() {
+    // Every attempt runs to the full request timeout and every wait is jittered to its longest
+    let config = hookline_delivery::worker::WorkerConfig {
+        jitter: hookline_delivery::worker::Jitter::Fixed(1.0),
+        ..Default::default()
+    };
+    let timeout = config.timeouts.total;
+    let w = support::world_with(Interface::Zulip, false, config).await;
+    w.script.always(Answer::reset().taking(timeout));
+    let trigger = w.say("@**Echo Bot** anyone home?").await;
+    let first_attempt = w.now();
+    let mut waits = Vec::new();
+    loop {
+        match w.work().await.expect("the job is visible when due").1 {
+            JobOutcome::RetryAfter(wait) => {
+                waits.push(wait);
+                w.clock.advance(i64::try_from(wait.as_millis()).unwrap());
+            }
+            JobOutcome::Done => break,
+            JobOutcome::Broken(why) => panic!("{why}"),
+        }
+    }
+    assert!(waits.len() >= 3, "at least three retries: {waits:?}");
+    assert_eq!(w.script.received().len(), waits.len() + 1);
+    let said = w.bot_messages().await;
+    let failure = said.iter().find(|m| m.recipient == trigger.recipient).expect("the conversation hears of it");
+    assert_eq!(failure.content, "Failure! Bot is unavailable");
+    let heard_after = failure.timestamp - first_attempt;
+    assert!(heard_after <= 60_000, "heard {heard_after} ms after the first attempt began");
+    // With the schedule this short there is no "still failing" notice before the final one
+    let owner_thread = Recipient::direct(w.ada.id, [w.bot.id]);
+    let notices: Vec<&Message> = said.iter().filter(|m| m.recipient == owner_thread).collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].content.ends_with("\nA connection error occurred. Is my bot server down?"));
+    let delivery = only_delivery(&w).await;
+    assert_eq!((delivery.state, delivery.attempts.len()), (DeliveryState::Failed, waits.len() + 1));
+    assert!(delivery.attempts.iter().all(|a| a.error.as_deref().is_some_and(|e| e.contains("reset"))));
 }

@@ -67,6 +67,11 @@ impl Answer {
     pub fn reset() -> Self {
         Self { behaviour: Behaviour::Reset, ..Self::json(200, "") }
     }
+
+    /// The same answer after moving the world's clock by `takes`.
+    pub fn taking(self, takes: Duration) -> Self {
+        Self { takes, ..self }
+    }
 }
 
 /// A request the endpoint received.
@@ -241,6 +246,7 @@ pub async fn world_with(interface: Interface, guarded: bool, config: WorkerConfi
         deactivated_reason: None,
         failing_since: None,
         last_owner_notice_at: None,
+        retry_schedule: None,
         updated_at: START,
     });
     let bot = store.create_user(realm.id, bot, START).await.unwrap();

@@ -110,6 +110,7 @@ async fn world(bots: usize) -> World {
             deactivated_reason: None,
             failing_since: None,
             last_owner_notice_at: None,
+            retry_schedule: None,
             updated_at: 0,
         });
         created.push(store.create_user(realm.id, bot, 0).await.unwrap());

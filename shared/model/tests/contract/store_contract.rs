@@ -67,6 +67,7 @@ fn outgoing_bot(email: &str, owner: u64) -> hookline_model::user::NewUser {
         deactivated_reason: None,
         failing_since: None,
         last_owner_notice_at: None,
+        retry_schedule: None,
         updated_at: NOW,
     });
     bot
