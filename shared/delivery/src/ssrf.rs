@@ -320,6 +320,25 @@ mod tests {
     }
 
     #[test]
+    fn check_url_refuses_every_spelling_of_a_refused_address() {
+        let policy = AddressPolicy::default();
+        for (spelled, address) in [
+            ("http://2130706433/", "127.0.0.1"),
+            ("http://0177.0.0.1/", "127.0.0.1"),
+            ("http://0x7f.0.0.1/", "127.0.0.1"),
+            ("http://127.1/", "127.0.0.1"),
+            ("http://0/", "0.0.0.0"),
+            ("http://0251.0376.0251.0376/", "169.254.169.254"),
+            ("http://2852039166/", "169.254.169.254"),
+            ("http://[::127.0.0.1]/", "::127.0.0.1"),
+            ("http://[::ffff:a9fe:a9fe]/", "::ffff:169.254.169.254"),
+            ("http://[0:0:0:0:0:ffff:10.0.0.1]/", "::ffff:10.0.0.1"),
+        ] {
+            assert_eq!(policy.check_url(&url(spelled)), Err(SsrfError::Refused(ip(address))), "{spelled}");
+        }
+    }
+
+    #[test]
     fn check_url_leaves_names_to_the_resolver() {
         let policy = AddressPolicy::default();
         assert_eq!(policy.check_url(&url("https://8.8.8.8/hook")), Ok(()));

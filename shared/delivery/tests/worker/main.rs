@@ -756,3 +756,66 @@ async fn a_dead_bot_is_heard_in_the_conversation_within_a_minute() {
     assert_eq!((delivery.state, delivery.attempts.len()), (DeliveryState::Failed, waits.len() + 1));
     assert!(delivery.attempts.iter().all(|a| a.error.as_deref().is_some_and(|e| e.contains("reset"))));
 }
+
+#[tokio::test]
+async fn a_reply_over_zulips_length_is_posted_truncated() {
+    let long = "é".repeat(12_000);
+    let (delivery, said) =
+        deliver_once(Interface::Zulip, Answer::json(200, &serde_json::json!({ "content": long }).to_string())).await;
+    assert_eq!(delivery.state, DeliveryState::Delivered);
+    let posted = &said[0].0;
+    assert_eq!(posted.chars().count(), 10_000);
+    assert!(posted.ends_with("\n[message truncated]"), "{}", &posted[posted.len() - 40..]);
+    assert!(posted.starts_with(&"é".repeat(9_000)));
+}
+
+#[tokio::test]
+async fn every_spelling_of_a_private_address_is_refused_before_connecting() {
+    for url in [
+        "http://2130706433/bot",
+        "http://0177.0.0.1/bot",
+        "http://0x7f.0.0.1/bot",
+        "http://0x7f000001/bot",
+        "http://127.1/bot",
+        "http://0/bot",
+        "http://[::1]/bot",
+        "http://[::ffff:7f00:1]/bot",
+        "http://[::127.0.0.1]/bot",
+        "http://[::ffff:169.254.169.254]/latest/meta-data",
+        "http://[fd00::1]/bot",
+        "http://[fe80::1]/bot",
+        "http://10.0.0.1/bot",
+        "http://192.168.1.1/bot",
+        "http://100.64.0.1/bot",
+        "http://LOCALHOST/bot",
+    ] {
+        let w = world(Interface::Zulip, true).await;
+        let mut service = w.store.get_service(w.realm.id, w.bot.id).await.unwrap().unwrap();
+        let read_at = service.updated_at;
+        service.base_url = url.into();
+        service.updated_at += 1;
+        w.store.update_service(&service, read_at).await.unwrap();
+        w.say("@**Echo Bot** hi").await;
+        assert_eq!(w.work().await.unwrap().1, JobOutcome::Done, "{url}");
+        let delivery = only_delivery(&w).await;
+        assert_eq!((delivery.state, delivery.attempts.len()), (DeliveryState::Failed, 1), "{url}");
+        let error = delivery.attempts[0].error.clone().unwrap_or_default();
+        assert!(error.contains("not allowed") || error.contains("no allowed address"), "{url}: {error}");
+        let said: Vec<String> = w.bot_messages().await.into_iter().map(|m| m.content).collect();
+        assert_eq!(said[0], "Failure! The URL configured for the webhook is for a private or disallowed network.");
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_private_address_is_not_followed() {
+    let w = world(Interface::Zulip, false).await;
+    let mut moved = Answer::json(307, "");
+    moved.headers.push(("location", "http://169.254.169.254/latest/meta-data".into()));
+    w.script.then(moved);
+    w.say("@**Echo Bot** hi").await;
+    w.work().await.unwrap();
+    assert_eq!(w.script.received().len(), 1);
+    let delivery = only_delivery(&w).await;
+    assert_eq!((delivery.state, delivery.attempts[0].status), (DeliveryState::Failed, Some(307)));
+    assert_eq!(w.bot_messages().await[0].content, "Failure! Third party responded with 307");
+}
