@@ -255,6 +255,20 @@ mod tests {
     }
 
     #[test]
+    fn zulip_format_passes_on_reactions_and_the_edit_time() {
+        let mut message_json = stream_message_json();
+        let reaction =
+            json!({"emoji_name": "tada", "emoji_code": "1f389", "reaction_type": "unicode_emoji", "user_id": 5});
+        message_json["reactions"] = json!([reaction]);
+        message_json["last_edit_timestamp"] = json!(1_527_877_000);
+        let body = body_for(&stream_message(), &message_json, Interface::Zulip, Trigger::Mention);
+        let sent: Value = serde_json::from_slice(&body.bytes).unwrap();
+        assert_eq!(sent["message"]["reactions"], json!([reaction]));
+        assert_eq!(sent["message"]["last_edit_timestamp"], 1_527_877_000);
+        assert!(sent["message"].get("flags").is_none());
+    }
+
+    #[test]
     fn zulip_format_sends_each_trigger_by_its_wire_name() {
         let message = stream_message();
         let message_json = stream_message_json();
