@@ -201,4 +201,40 @@ mod tests {
             assert_eq!(slack(&format!(r#"{{"text": {text}}}"#)), Err(AnswerError::InvalidFormat), "{text}");
         }
     }
+
+    #[test]
+    fn randomized_answers_are_read_or_refused_without_panicking() {
+        let corpus: Vec<Vec<u8>> = [
+            r#"{"content": "hi @**Ada**"}"#,
+            r#"{"response_string": ["a", 1, null, true, 1.5e3, {"k": "v"}]}"#,
+            r#"{"response_not_required": 0, "content": {"nested": [[], {}]}}"#,
+            r#"{"text": "from slack \ud83d\ude00"}"#,
+            r#""""#,
+            "[1, 2]",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let mut fuzzer = hookline_model::fuzzing::Fuzzer::from_env("answers").with_dictionary(&[
+            "\"content\":",
+            "\"text\":",
+            "\"response_string\":",
+            "null",
+            "\\u0000",
+            "\\ud800",
+            "1e400",
+        ]);
+        while let Some(input) = fuzzer.next_input(&corpus) {
+            for interface in [Interface::Zulip, Interface::Slack] {
+                let answer = std::panic::catch_unwind(|| read_answer(interface, &input));
+                let Ok(answer) = answer else {
+                    panic!("seed {}: panicked on {:?}", fuzzer.seed(), String::from_utf8_lossy(&input));
+                };
+                if let Ok(BotAnswer::Reply(text)) = answer {
+                    assert!(!is_blank(&text), "a reply has content");
+                }
+            }
+        }
+        assert!(fuzzer.iterations() > 0);
+    }
 }

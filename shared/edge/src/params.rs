@@ -187,4 +187,74 @@ mod tests {
         let e = Params::from_pairs([("n", "x")]).optional_u64("n").unwrap_err();
         assert_eq!(e.msg, "Invalid n: not a number");
     }
+
+    /// What any request's parameters must come to: a Zulip-shaped 4xx, or values whose every
+    /// accessor answers without panicking, with a 4xx when the value has the wrong type.
+    fn check(params: Result<Params, ApiError>) {
+        let assert_4xx = |e: &ApiError| {
+            assert!(e.status.is_client_error() && !e.msg.is_empty() && !e.code.is_empty(), "{e:?}");
+        };
+        let params = match params {
+            Ok(params) => params,
+            Err(e) => return assert_4xx(&e),
+        };
+        for name in ["to", "content", "n", "flag", "only_events", "x"] {
+            let results = [
+                params.optional_str(name).err(),
+                params.optional_u64(name).err(),
+                params.optional_bool(name).err(),
+                params.optional_json::<Value>(name).err(),
+                params.optional_json::<Vec<String>>(name).err(),
+                params.optional_json::<Vec<u64>>(name).err(),
+            ];
+            results.iter().flatten().for_each(assert_4xx);
+        }
+    }
+
+    #[test]
+    fn randomized_form_and_json_bodies_give_values_or_zulip_shaped_4xx() {
+        let corpus: Vec<Vec<u8>> = [
+            "type=stream&to=%5B1%2C2%5D&content=hi+there&flag=true&n=5",
+            "only_events=%5B%22push%22%2C%22issue*%22%5D&x=%7B%22a%22%3A%5B1%5D%7D",
+            r#"{"to": [3], "n": 5, "x": {"a": [1, {"b": null}]}, "content": "caf\u00e9", "flag": false}"#,
+            r#"{"only_events": ["push", "pull_request*"], "to": "general", "n": "7"}"#,
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let mut fuzzer = hookline_model::fuzzing::Fuzzer::from_env("params")
+            .with_dictionary(&["%", "%FF", "%C0%80", "+", "&", "=", "[", "{", "\"", "\\u", "\\ud800", "1e999", "-1"]);
+        let content_types = [
+            "application/json",
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "",
+            "APPLICATION/JSON; charset=utf-8",
+        ];
+        while let Some(input) = fuzzer.next_input(&corpus) {
+            let content_type = content_types[fuzzer.below(content_types.len())];
+            let request = lambda_http::http::Request::builder()
+                .uri("https://h/api/v1/messages")
+                .header("content-type", content_type)
+                .body(Body::from(input.clone()))
+                .unwrap();
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(Params::from_request(&request))));
+            assert!(outcome.is_ok(), "seed {}: {content_type} {:?}", fuzzer.seed(), String::from_utf8_lossy(&input));
+            // The same bytes as one form value, as Zulip's clients JSON-encode structured values
+            let value = String::from_utf8_lossy(&input);
+            check(Ok(Params::from_pairs([("to", &*value), ("only_events", &*value), ("n", &*value)])));
+        }
+        assert!(fuzzer.iterations() > 0);
+    }
+
+    #[test]
+    fn json_nested_100_000_deep_is_a_400_in_a_body_and_text_in_a_form_value() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = Params::from_request(&request("application/json", &format!("{{\"to\": {deep}}}"), "")).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.msg.as_str()), (400, "Malformed JSON"));
+        let p = Params::from_pairs([("to", deep.as_str())]);
+        assert_eq!(p.json::<Vec<u64>>("to").unwrap_err().status, 400);
+        assert_eq!(p.json::<String>("to").unwrap(), deep, "too deep to be JSON: read as text, as Zulip does");
+    }
 }

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod credentials;
 pub mod delivery;
+pub mod fuzzing;
 pub mod message;
 pub mod queue;
 pub mod realm;
