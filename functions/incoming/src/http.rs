@@ -5,7 +5,7 @@
 //! through the shared send path to `stream` (and `topic`), or to the bot's owner without one.
 
 use hookline_edge::auth::caller_for_key;
-use hookline_edge::response::{json_response, success};
+use hookline_edge::response::success;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
 use hookline_model::user::BotType;
@@ -39,7 +39,8 @@ pub async fn handle(
 ) -> HttpResponse {
     match run(services, sender, integration, &request, false).await {
         Ok(Sent::Done) => {
-            integration.success_body().map_or_else(|| success(json!({})), |b| json_response(StatusCode::OK, &b))
+            // Zulip's success shape with the third party's fields added, as `json_success(data=...)`
+            success(integration.success_body().unwrap_or_else(|| json!({})))
         }
         Ok(Sent::Preview(preview)) => success(preview),
         Err(error) => {

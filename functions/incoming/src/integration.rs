@@ -84,7 +84,7 @@ pub trait Integration: Send + Sync {
             self.display_name()
         )))
     }
-    /// The success body the third party expects, if not Zulip's (`{"ok": true}` for Slack).
+    /// Fields the third party expects in the success body beside Zulip's (`{"ok": true}` for Slack).
     fn success_body(&self) -> Option<Value> {
         None
     }

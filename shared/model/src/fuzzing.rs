@@ -84,7 +84,9 @@ impl Fuzzer {
 
     /// The next input, mutated from one of `corpus`; `None` once the budget is spent.
     pub fn next_input(&mut self, corpus: &[Vec<u8>]) -> Option<Vec<u8>> {
-        if self.iterations >= self.max_iterations || (self.iterations % 16 == 0 && Instant::now() >= self.deadline) {
+        if self.iterations >= self.max_iterations
+            || (self.iterations.is_multiple_of(16) && Instant::now() >= self.deadline)
+        {
             return None;
         }
         self.iterations += 1;
