@@ -189,6 +189,10 @@ fn into_http(response: HttpResponse) -> Response {
     };
     let mut out = (StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), bytes)
         .into_response();
+    // The function's headers replace the defaults of the bytes response (its octet-stream type)
+    for name in parts.headers.keys() {
+        out.headers_mut().remove(name);
+    }
     for (name, value) in &parts.headers {
         out.headers_mut().append(name, value.clone());
     }
@@ -242,5 +246,12 @@ mod tests {
         assert_eq!(event["isBase64Encoded"], true);
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         assert_eq!(request.body().as_ref(), &[0xff, 0x00]);
+    }
+
+    #[test]
+    fn a_functions_content_type_is_the_only_one_sent() {
+        let response = into_http(hookline_edge::response::success(serde_json::json!({})));
+        let types: Vec<_> = response.headers().get_all("content-type").iter().collect();
+        assert_eq!(types, ["application/json"]);
     }
 }

@@ -5,6 +5,7 @@ mod e2e_aws;
 mod e2e_botserver;
 mod e2e_concurrency;
 mod e2e_crash;
+mod e2e_hostile;
 mod e2e_http_limits;
 mod e2e_incoming;
 mod e2e_load;
