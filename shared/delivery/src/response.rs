@@ -236,5 +236,6 @@ mod tests {
             }
         }
         assert!(fuzzer.iterations() > 0);
+        println!("{} inputs checked", fuzzer.iterations());
     }
 }

@@ -246,6 +246,7 @@ mod tests {
             check(Ok(Params::from_pairs([("to", &*value), ("only_events", &*value), ("n", &*value)])));
         }
         assert!(fuzzer.iterations() > 0);
+        println!("{} inputs checked", fuzzer.iterations());
     }
 
     #[test]
