@@ -4,7 +4,7 @@
 //! through the integration, `only_events`/`exclude_events` applied, and the message sent
 //! through the shared send path to `stream` (and `topic`), or to the bot's owner without one.
 
-use hookline_edge::auth::caller_for_key;
+use hookline_edge::auth::authenticate_key;
 use hookline_edge::response::success;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
@@ -165,7 +165,7 @@ async fn read(services: &Services, request: &Request, api_key: Option<&str>) -> 
         return Err(ApiError::payload_too_large(MAX_BODY));
     }
     let api_key = api_key.ok_or_else(|| ApiError::missing_argument("api_key"))?;
-    let caller = caller_for_key(services, api_key, None).await?;
+    let caller = authenticate_key(services, request, api_key).await?;
     if caller.user.bot_type != Some(BotType::IncomingWebhook) {
         return Err(ApiError::bad_request("This API key is not an incoming webhook bot's"));
     }

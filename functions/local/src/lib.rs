@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline_delivery::worker::Worker;
+use hookline_edge::rate_limit::RateLimits;
 use hookline_edge::{Services, Settings};
 use hookline_messages::MessagesApp;
 use hookline_messaging::sweep::sweep;
@@ -22,6 +23,7 @@ use hookline_model::queue::DeliveryQueue;
 use hookline_model::queue::journal::JournalQueue;
 use hookline_model::queue::memory::MemoryQueue;
 use hookline_model::queue::sqs::SqsQueue;
+use hookline_model::rate_limit::RateLimit;
 use hookline_model::store::Store;
 use hookline_model::store::dynamo::DynamoStore;
 use hookline_model::store::journal::{JournalOptions, JournalStore};
@@ -91,9 +93,18 @@ pub async fn build_services(options: &Options, admin_key: &str) -> Result<Servic
         admin_key_hash: Some(ApiKeyHash::of(admin_key)),
         public_url: options.public_url.clone().unwrap_or_else(|| format!("http://{}", options.listen)),
         allow_private_endpoints: options.allow_private_endpoints,
+        rate_limits: rate_limits(options),
         ..Settings::default()
     };
     Ok(Services { store, queue, clock, settings })
+}
+
+fn rate_limits(options: &Options) -> RateLimits {
+    let window_ms = i64::try_from(options.rate_limit_window.as_millis()).unwrap_or(i64::MAX);
+    RateLimits {
+        per_user: RateLimit::new(options.user_rate_limit, window_ms),
+        auth_failures_per_address: RateLimit::new(options.auth_failure_limit, window_ms),
+    }
 }
 
 /// Every function of the stack, each built once, as a cold start would.

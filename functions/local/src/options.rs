@@ -32,6 +32,11 @@ Options:
                               [default: 60]
   --max-connections N         Connections served at once; more wait until one closes
                               [default: 1024]
+  --user-rate-limit N         API requests each user or bot may make per window; 0 for no
+                              limit [default: 0]
+  --auth-failure-limit N      Failed authentications each client address may make per
+                              window; 0 for no limit [default: 0]
+  --rate-limit-window SECONDS The rate limits' window [default: 60]
   --demo                      Create a demo realm, user and stream, and print their credentials
   -h, --help                  Print this help
 
@@ -61,6 +66,11 @@ pub struct Options {
     pub http: HttpLimits,
     /// With `data_dir`: the journal's tail size that triggers a compaction.
     pub compact_journal_after: u64,
+    /// Per-user requests and per-address failed authentications per `rate_limit_window`;
+    /// 0 is no limit.
+    pub user_rate_limit: u32,
+    pub auth_failure_limit: u32,
+    pub rate_limit_window: Duration,
 }
 
 impl Default for Options {
@@ -76,6 +86,9 @@ impl Default for Options {
             delivery_concurrency: crate::sqs_runner::DEFAULT_CONCURRENCY,
             http: HttpLimits::default(),
             compact_journal_after: 64 * MIB,
+            user_rate_limit: 0,
+            auth_failure_limit: 0,
+            rate_limit_window: Duration::from_secs(60),
         }
     }
 }
@@ -129,6 +142,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 options.compact_journal_after = (mib * MIB as f64) as u64;
             }
             "--max-connections" => options.http.max_connections = count(&value("--max-connections")?)?,
+            "--user-rate-limit" => options.user_rate_limit = whole(&value("--user-rate-limit")?)?,
+            "--auth-failure-limit" => options.auth_failure_limit = whole(&value("--auth-failure-limit")?)?,
+            "--rate-limit-window" => options.rate_limit_window = seconds(&value("--rate-limit-window")?)?,
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -137,6 +153,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         return Err("--data-dir keeps the embedded store; it does not apply to --store dynamodb".into());
     }
     Ok(Command::Run(options))
+}
+
+/// A whole number, zero allowed.
+fn whole(text: &str) -> Result<u32, String> {
+    text.parse::<u32>().map_err(|_| format!("'{text}' is not a whole number"))
 }
 
 /// A positive whole number.
@@ -205,5 +226,19 @@ mod tests {
         assert!(parse_args(&["--header-timeout", "-1"]).unwrap_err().contains("seconds"));
         assert!(parse_args(&["--max-connections", "many"]).unwrap_err().contains("positive"));
         assert!(parse_args(&["--compact-journal-after", "0"]).unwrap_err().contains("MiB"));
+        assert!(parse_args(&["--user-rate-limit", "-3"]).unwrap_err().contains("whole number"));
+    }
+
+    #[test]
+    fn rate_limits_are_off_unless_asked_for() {
+        let Command::Run(o) = parse_args(&[]).unwrap() else { panic!("not a run") };
+        assert_eq!((o.user_rate_limit, o.auth_failure_limit), (0, 0));
+        let Command::Run(o) =
+            parse_args(&["--user-rate-limit", "5", "--auth-failure-limit=3", "--rate-limit-window", "2"]).unwrap()
+        else {
+            panic!("not a run");
+        };
+        assert_eq!((o.user_rate_limit, o.auth_failure_limit), (5, 3));
+        assert_eq!(o.rate_limit_window, Duration::from_secs(2));
     }
 }

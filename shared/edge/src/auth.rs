@@ -7,7 +7,7 @@ use hookline_model::user::{BotType, email_key};
 use hookline_model::{Realm, User};
 
 use crate::routes::{INCOMING_BOT_ROUTES, manages_bots, route_key};
-use crate::{ApiError, Request, Services};
+use crate::{ApiError, Request, Services, rate_limit};
 
 /// An authenticated, active user (or bot) and their realm.
 #[derive(Debug, Clone)]
@@ -31,9 +31,38 @@ fn authorization(request: &Request) -> Option<&str> {
     request.headers().get("authorization").and_then(|v| v.to_str().ok())
 }
 
-/// The caller of a request authenticated with HTTP Basic `email:api_key`.
+/// The caller of a request authenticated with HTTP Basic `email:api_key`, within the rate
+/// limits (see [`crate::rate_limit`]).
 pub async fn authenticate(services: &Services, request: &Request) -> Result<Caller, ApiError> {
     let header = authorization(request).ok_or_else(ApiError::unauthorized)?;
+    let caller = limited(services, request, basic_caller(services, header)).await?;
+    check_route_access(&caller.user, &route_key(request))?;
+    Ok(caller)
+}
+
+/// The caller an API key given in the request (not its `Authorization` header) belongs to,
+/// within the rate limits, as incoming webhooks authenticate.
+pub async fn authenticate_key(services: &Services, request: &Request, api_key: &str) -> Result<Caller, ApiError> {
+    limited(services, request, caller_for_key(services, api_key, None)).await
+}
+
+/// Runs an authentication unless the request's address is over its failures, counts a
+/// failure against the address and a success against the caller.
+async fn limited(
+    services: &Services,
+    request: &Request,
+    authentication: impl std::future::Future<Output = Result<Caller, ApiError>>,
+) -> Result<Caller, ApiError> {
+    rate_limit::refuse_blocked_address(services, request).await?;
+    let caller = match authentication.await {
+        Ok(caller) => caller,
+        Err(failure) => return Err(rate_limit::count_auth_failure(services, request, failure).await),
+    };
+    rate_limit::count_request(services, &caller.user).await?;
+    Ok(caller)
+}
+
+async fn basic_caller(services: &Services, header: &str) -> Result<Caller, ApiError> {
     let (scheme, credentials) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(ApiError::unauthorized());
@@ -44,9 +73,7 @@ pub async fn authenticate(services: &Services, request: &Request) -> Result<Call
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(ApiError::unauthorized)?;
     let (email, api_key) = decoded.split_once(':').ok_or_else(ApiError::unauthorized)?;
-    let caller = caller_for_key(services, api_key, Some(email)).await?;
-    check_route_access(&caller.user, &route_key(request))?;
-    Ok(caller)
+    caller_for_key(services, api_key, Some(email)).await
 }
 
 /// Refuses the routes a kind of caller may not use, with Zulip's words: an incoming-webhook

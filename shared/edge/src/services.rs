@@ -8,9 +8,12 @@ use std::time::Duration;
 use hookline_model::credentials::ApiKeyHash;
 use hookline_model::queue::DeliveryQueue;
 use hookline_model::queue::sqs::SqsQueue;
+use hookline_model::rate_limit::RateLimit;
 use hookline_model::store::Store;
 use hookline_model::store::dynamo::DynamoStore;
 use hookline_model::{Clock, SystemClock};
+
+use crate::rate_limit::{DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_USER_LIMIT, DEFAULT_WINDOW_MS, RateLimits};
 
 /// The version reported to clients and sent in `User-Agent`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -27,6 +30,8 @@ pub struct Settings {
     pub allow_private_endpoints: bool,
     /// How long the previous signing secret keeps signing after a rotation.
     pub secret_overlap: Duration,
+    /// Requests per user and failed authentications per address, per window.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for Settings {
@@ -37,6 +42,7 @@ impl Default for Settings {
             realm_domain: "localhost".into(),
             allow_private_endpoints: false,
             secret_overlap: Duration::from_secs(24 * 60 * 60),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -51,7 +57,9 @@ pub struct Services {
 impl Services {
     /// Services for a deployed function: DynamoDB table `HOOKLINE_TABLE`, SQS queue
     /// `HOOKLINE_QUEUE_URL` (with `HOOKLINE_DLQ_URL`), admin key hash
-    /// `HOOKLINE_ADMIN_KEY_SHA256`, `HOOKLINE_PUBLIC_URL`, `HOOKLINE_REALM_DOMAIN`.
+    /// `HOOKLINE_ADMIN_KEY_SHA256`, `HOOKLINE_PUBLIC_URL`, `HOOKLINE_REALM_DOMAIN`, and the rate
+    /// limits `HOOKLINE_USER_RATE_LIMIT` and `HOOKLINE_AUTH_FAILURE_RATE_LIMIT` (per
+    /// `HOOKLINE_RATE_LIMIT_WINDOW_SECONDS`; 0 turns a limit off).
     pub async fn from_env() -> Result<Self, String> {
         let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -69,10 +77,30 @@ impl Services {
                 .map(|h| ApiKeyHash::from_stored(h.to_lowercase())),
             public_url: std::env::var("HOOKLINE_PUBLIC_URL").unwrap_or(defaults.public_url),
             realm_domain: std::env::var("HOOKLINE_REALM_DOMAIN").unwrap_or(defaults.realm_domain),
+            rate_limits: rate_limits_from_env()?,
             ..defaults
         };
         Ok(Self { store: Arc::new(store), queue: Arc::new(queue), clock: Arc::new(SystemClock), settings })
     }
+}
+
+fn rate_limits_from_env() -> Result<RateLimits, String> {
+    let number = |name: &str, default: u64| match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => {
+            text.trim().parse::<u32>().map(u64::from).map_err(|_| format!("{name} is not a whole number: {text}"))
+        }
+        _ => Ok(default),
+    };
+    let window_s = number("HOOKLINE_RATE_LIMIT_WINDOW_SECONDS", (DEFAULT_WINDOW_MS / 1000) as u64)?;
+    let window_ms = i64::try_from(window_s * 1000).unwrap_or(DEFAULT_WINDOW_MS);
+    let limit = |name: &str, default: u32| -> Result<Option<RateLimit>, String> {
+        let n = u32::try_from(number(name, u64::from(default))?).unwrap_or(u32::MAX);
+        Ok(RateLimit::new(n, window_ms))
+    };
+    Ok(RateLimits {
+        per_user: limit("HOOKLINE_USER_RATE_LIMIT", DEFAULT_USER_LIMIT)?,
+        auth_failures_per_address: limit("HOOKLINE_AUTH_FAILURE_RATE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT)?,
+    })
 }
 
 /// Log lines for a deployed function: `tracing` to stdout without colours or timestamps

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod fuzzing;
 pub mod message;
 pub mod queue;
+pub mod rate_limit;
 pub mod realm;
 pub mod store;
 pub mod stream;

@@ -12,6 +12,7 @@ mod e2e_load;
 mod e2e_management;
 mod e2e_messages;
 mod e2e_outgoing;
+mod e2e_rate_limits;
 mod e2e_readme;
 mod receiver;
 mod support;

@@ -28,11 +28,12 @@ use tokio::sync::{Mutex, oneshot};
 use super::memory::MemoryStore;
 use super::{
     BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
-    OutboxEntry, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
+    OutboxEntry, RateLimitStore, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
 };
 use crate::credentials::ApiKeyHash;
 use crate::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryState};
 use crate::message::{Message, MessageDraft, MessageId};
+use crate::rate_limit::{RateKey, Window};
 use crate::realm::{NewRealm, Realm, RealmId};
 use crate::stream::{Stream, StreamId};
 use crate::user::{BotService, NewUser, User, UserId};
@@ -441,6 +442,18 @@ fn broken() -> StoreError {
 
 fn io(e: std::io::Error) -> StoreError {
     StoreError::Backend(format!("journal: {e}"))
+}
+
+/// Rate-limit counters are kept in memory only: after a restart every window starts afresh.
+#[async_trait]
+impl RateLimitStore for JournalStore {
+    async fn take(&self, key: &RateKey, window: Window, limit: u32) -> StoreResult<bool> {
+        self.inner.take(key, window, limit).await
+    }
+
+    async fn counted(&self, key: &RateKey, window: Window) -> StoreResult<u32> {
+        self.inner.counted(key, window).await
+    }
 }
 
 #[async_trait]

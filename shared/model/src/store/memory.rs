@@ -9,12 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
-    OutboxEntry, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore, storage_entry_size,
+    OutboxEntry, RateLimitStore, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
+    storage_entry_size,
 };
 use crate::Millis;
 use crate::credentials::ApiKeyHash;
 use crate::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryState};
 use crate::message::{MAX_MESSAGE_ID, Message, MessageDraft, MessageId, Recipient};
+use crate::rate_limit::{RateKey, Window};
 use crate::realm::{NewRealm, Realm, RealmId};
 use crate::stream::{Stream, StreamId, name_key};
 use crate::user::{BotService, NewUser, Role, User, UserId, email_key};
@@ -58,6 +60,8 @@ struct MemoryState {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
+    /// Rate-limit counters: outside the state, so neither journaled nor snapshotted.
+    rate_counters: Mutex<HashMap<RateKey, (Window, u32)>>,
 }
 
 impl MemoryStore {
@@ -84,7 +88,7 @@ impl MemoryStore {
 
     /// The store a snapshot describes.
     pub(crate) fn read_snapshot(input: impl std::io::Read) -> serde_json::Result<Self> {
-        Ok(Self { state: Mutex::new(serde_json::from_reader(input)?) })
+        Ok(Self { state: Mutex::new(serde_json::from_reader(input)?), rate_counters: Mutex::default() })
     }
 
     /// Lets go of every delivery lease and outbox claim (their holders are gone: the process
@@ -158,6 +162,33 @@ fn in_scope(message: &Message, scope: &MessageScope) -> bool {
         }
         (MessageScope::Direct(ids), Recipient::Direct { user_ids }) => ids == user_ids,
         _ => false,
+    }
+}
+
+/// Counters beyond this many keys are swept of ended windows before one more is added.
+const RATE_COUNTERS_SWEPT_ABOVE: usize = 10_000;
+
+#[async_trait]
+impl RateLimitStore for MemoryStore {
+    async fn take(&self, key: &RateKey, window: Window, limit: u32) -> StoreResult<bool> {
+        let mut counters = self.rate_counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if counters.len() >= RATE_COUNTERS_SWEPT_ABOVE && !counters.contains_key(key) {
+            counters.retain(|_, (counted, _)| counted.end > window.start);
+        }
+        let entry = counters.entry(key.clone()).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        if entry.1 >= limit {
+            return Ok(false);
+        }
+        entry.1 += 1;
+        Ok(true)
+    }
+
+    async fn counted(&self, key: &RateKey, window: Window) -> StoreResult<u32> {
+        let counters = self.rate_counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(counters.get(key).filter(|(counted, _)| *counted == window).map_or(0, |(_, n)| *n))
     }
 }
 

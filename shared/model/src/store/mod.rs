@@ -17,6 +17,7 @@ use crate::Millis;
 use crate::credentials::ApiKeyHash;
 use crate::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryJob, DeliveryState};
 use crate::message::{Message, MessageDraft, MessageId};
+use crate::rate_limit::{RateKey, Window};
 use crate::realm::{NewRealm, Realm, RealmId};
 use crate::stream::{Stream, StreamId};
 use crate::user::{BotService, NewUser, User, UserId};
@@ -245,6 +246,17 @@ pub trait DeliveryStore: Send + Sync {
     ) -> StoreResult<Vec<Delivery>>;
 }
 
+/// Fixed-window rate-limit counters. Counters are not state anyone needs back after a
+/// restart: the embedded stores keep them in memory only.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Counts one event for `key` in `window` if fewer than `limit` are counted there, in one
+    /// conditional write; `false` (and nothing counted) when the window is full.
+    async fn take(&self, key: &RateKey, window: Window, limit: u32) -> StoreResult<bool>;
+    /// How many events are counted for `key` in `window` (an eventually consistent read).
+    async fn counted(&self, key: &RateKey, window: Window) -> StoreResult<u32>;
+}
+
 /// Everything Hookline stores.
 pub trait Store:
     RealmStore
@@ -255,6 +267,7 @@ pub trait Store:
     + MessageChangeStore
     + BotStorageStore
     + DeliveryStore
+    + RateLimitStore
 {
 }
 
@@ -266,7 +279,8 @@ impl<
         + MessageStore
         + MessageChangeStore
         + BotStorageStore
-        + DeliveryStore,
+        + DeliveryStore
+        + RateLimitStore,
 > Store for T
 {
 }

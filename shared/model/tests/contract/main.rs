@@ -4,6 +4,7 @@
 
 mod changes_contract;
 mod queue_contract;
+mod rate_limit_contract;
 mod store_contract;
 mod support;
 
@@ -64,6 +65,7 @@ store_cases!(
     a_message_is_replaced_only_from_its_current_revision,
     bot_storage_holds_text_within_the_limit,
     concurrent_bot_storage_writes_cannot_exceed_the_limit,
+    a_rate_window_counts_up_to_its_limit_under_concurrency,
 );
 
 queue_cases!(

@@ -15,6 +15,7 @@ pub use crate::changes_contract::{
     a_message_is_replaced_only_from_its_current_revision, bot_storage_holds_text_within_the_limit,
     concurrent_bot_storage_writes_cannot_exceed_the_limit,
 };
+pub use crate::rate_limit_contract::a_rate_window_counts_up_to_its_limit_under_concurrency;
 
 /// Far enough ahead that no TTL derived from it has passed: DynamoDB Local deletes expired
 /// items on its own, which would pull records out from under the cases.

@@ -2,6 +2,7 @@
 //! are zero-padded so that string order is numeric order. `docs/ARCHITECTURE.md` lists the
 //! access pattern each key serves.
 
+use crate::Millis;
 use crate::delivery::DeliveryId;
 use crate::message::MessageId;
 use crate::realm::RealmId;
@@ -27,6 +28,11 @@ pub fn realm_name(string_id: &str) -> Key {
 
 pub fn realm_counter() -> Key {
     ("COUNTER".into(), "REALM".into())
+}
+
+/// A rate-limit counter: one item per key and window, named by the window's start.
+pub fn rate_counter(scope: &str, id: &str, window_start: Millis) -> Key {
+    (format!("RATE#{scope}#{id}"), format!("{window_start:015}"))
 }
 
 pub fn user(realm: RealmId, user: UserId) -> Key {

@@ -8,6 +8,7 @@ mod identity;
 pub mod keys;
 mod message_changes;
 mod messages;
+mod rate_limits;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
