@@ -151,3 +151,42 @@ async fn reactions_are_added_once_and_removed_by_their_user() {
     let left = store.get_message(member.realm_id, id).await.unwrap().unwrap().reactions;
     assert_eq!(left.iter().map(|r| r.user_id).collect::<Vec<_>>(), [owner.id]);
 }
+
+#[tokio::test]
+async fn a_topic_edit_moves_the_later_messages_or_the_whole_topic_as_asked() {
+    let (store, owner, member, _, first, _) = world().await;
+    let in_topic = |topic: &str, content: &str| MessageDraft {
+        realm_id: member.realm_id,
+        sender_id: owner.id,
+        sender_email: owner.email.clone(),
+        sender_full_name: owner.full_name.clone(),
+        sender_is_bot: false,
+        recipient: Recipient::Stream { stream_id: 1, stream_name: "general".into(), topic: topic.into() },
+        content: content.into(),
+        timestamp: NOW,
+        client: "test".into(),
+        outbox: Vec::new(),
+        reply_to: None,
+        idempotency: None,
+    };
+    let second = store.commit_message(in_topic("lunch", "second")).await.unwrap().id;
+    let third = store.commit_message(in_topic("lunch", "third")).await.unwrap().id;
+    let elsewhere = store.commit_message(in_topic("other", "elsewhere")).await.unwrap().id;
+    let topic_of = async |id| match store.get_message(member.realm_id, id).await.unwrap().unwrap().recipient {
+        Recipient::Stream { topic, .. } => topic,
+        Recipient::Direct { .. } => unreachable!(),
+    };
+    let moving = |t: &str, mode| Edit { topic: Some(t.into()), propagate_mode: mode, ..Edit::default() };
+
+    edit::edit_message(&store, &owner, second, &moving("dinner", PropagateMode::ChangeLater), NOW).await.unwrap();
+    assert_eq!(
+        (topic_of(first).await, topic_of(second).await, topic_of(third).await, topic_of(elsewhere).await),
+        ("lunch".into(), "dinner".into(), "dinner".into(), "other".into())
+    );
+    edit::edit_message(&store, &member, first, &moving("dinner", PropagateMode::ChangeOne), NOW).await.unwrap();
+    edit::edit_message(&store, &owner, third, &moving("supper", PropagateMode::ChangeAll), NOW).await.unwrap();
+    for id in [first, second, third] {
+        assert_eq!(topic_of(id).await, "supper", "message {id}");
+    }
+    assert_eq!(topic_of(elsewhere).await, "other");
+}

@@ -3,8 +3,8 @@
 //! to another topic, a non-admin within 7 days; only admins delete messages (Zulip's default
 //! `delete_own_message_policy`). An edit never triggers a bot.
 
-use hookline_model::store::{Store, StoreError};
-use hookline_model::{MessageId, Millis, Recipient, User};
+use hookline_model::store::{Direction, MessageScope, Store, StoreError};
+use hookline_model::{Message, MessageId, Millis, Recipient, User};
 
 use crate::access::access_message;
 use crate::limits::{normalize_content, truncate_topic};
@@ -55,7 +55,8 @@ impl From<StoreError> for EditError {
     }
 }
 
-/// Which messages a topic edit moves. Hookline moves the one message whatever the mode.
+/// Which messages a topic edit moves, as in Zulip: the one message, it and the later messages
+/// of its topic, or its whole topic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PropagateMode {
     #[default]
@@ -135,9 +136,80 @@ pub async fn edit_message(
             return Ok(());
         }
         changed.last_edit_timestamp = Some(now);
+        let moved_to = topic_change(&message, &changed);
         match store.replace_message(&message, changed).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => {
+                if let Some((stream_id, from, to)) = moved_to
+                    && edit.propagate_mode != PropagateMode::ChangeOne
+                {
+                    let anchor = if edit.propagate_mode == PropagateMode::ChangeLater { id } else { 0 };
+                    move_topic(store, user, message.realm_id, stream_id, &from, &to, anchor, now).await?;
+                }
+                return Ok(());
+            }
             Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(EditError::Store("the message kept changing".into()))
+}
+
+/// The stream and the old and new topic, when `changed` moves `message` to another topic.
+fn topic_change(message: &Message, changed: &Message) -> Option<(u64, String, String)> {
+    match (&message.recipient, &changed.recipient) {
+        (Recipient::Stream { stream_id, topic: from, .. }, Recipient::Stream { topic: to, .. }) if from != to => {
+            Some((*stream_id, from.clone(), to.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Moves the messages of topic `from` with ids from `anchor` on to topic `to`, page by page.
+/// A non-admin may move only messages within Zulip's time limit for moving.
+#[allow(clippy::too_many_arguments)]
+async fn move_topic(
+    store: &dyn Store,
+    user: &User,
+    realm: hookline_model::RealmId,
+    stream_id: u64,
+    from: &str,
+    to: &str,
+    mut anchor: MessageId,
+    now: Millis,
+) -> Result<(), EditError> {
+    const PAGE: usize = 500;
+    let scope = MessageScope::Topic(stream_id, from.to_owned());
+    loop {
+        let page = store.list_messages(realm, &scope, anchor, Direction::From, PAGE, &|_| true).await?;
+        for message in &page {
+            if !user.role.is_admin() && now - message.timestamp > TOPIC_EDIT_LIMIT {
+                return Err(EditError::TopicTimeLimit);
+            }
+            move_one(store, message, to, now).await?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => anchor = last.id + 1,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Moves one message to topic `to`, re-reading it when it changed meanwhile.
+async fn move_one(store: &dyn Store, message: &Message, to: &str, now: Millis) -> Result<(), EditError> {
+    let mut current = message.clone();
+    for _ in 0..MAX_TRIES {
+        let mut changed = current.clone();
+        match &mut changed.recipient {
+            Recipient::Stream { topic, .. } if topic != to => to.clone_into(topic),
+            _ => return Ok(()),
+        }
+        changed.last_edit_timestamp = Some(now);
+        match store.replace_message(&current, changed).await {
+            Ok(_) | Err(StoreError::NotFound(_)) => return Ok(()),
+            Err(StoreError::Conflict) => match store.get_message(current.realm_id, current.id).await? {
+                Some(latest) => current = latest,
+                None => return Ok(()),
+            },
             Err(e) => return Err(e.into()),
         }
     }
