@@ -74,6 +74,47 @@ async fn messages_from(client: &Client, topic: &str, sender_id: u64, count: usiz
     }
 }
 
+/// Polls topic `topic` of `general` until a message from `sender_id` contains `text`; returns it.
+async fn message_containing(client: &Client, topic: &str, sender_id: u64, text: &str) -> String {
+    message_matching(client, topic, sender_id, text, |content| content.contains(text)).await
+}
+
+/// Polls topic `topic` of `general` until a message from `sender_id` passes `wanted`.
+async fn message_matching(
+    client: &Client,
+    topic: &str,
+    sender_id: u64,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    let narrow = json!([{"operator": "stream", "operand": "general"}, {"operator": "topic", "operand": topic}]);
+    let started = Instant::now();
+    loop {
+        let page = client
+            .send(
+                "GET",
+                "/api/v1/messages",
+                &[
+                    ("anchor", "newest"),
+                    ("num_before", "100"),
+                    ("narrow", &narrow.to_string()),
+                    ("apply_markdown", "false"),
+                ],
+            )
+            .await
+            .ok();
+        let found = page["messages"].as_array().unwrap().iter().find_map(|m| {
+            let content = m["content"].as_str().unwrap_or_default();
+            (m["sender_id"] == sender_id && wanted(content)).then(|| content.to_owned())
+        });
+        if let Some(content) = found {
+            return content;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no message from {sender_id} with {what}: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Polls message `id` until its content is `content`.
 async fn wait_for_content(client: &Client, id: u64, content: &str) -> Value {
     let started = Instant::now();
@@ -162,6 +203,25 @@ async fn stateful_zulip_bots_keep_state_and_edit_their_messages_through_hookline
     let text = help[0]["content"].as_str().unwrap();
     assert!(text.starts_with("** Tic Tac Toe Bot Help:**\n*Preface all commands with @**Tic Tac Toe***"), "{text}");
     assert!(text.contains("* To start a game with the computer, type\n`start game with` @**Tic Tac Toe**"), "{text}");
+
+    // tictactoe against the computer (the game handler's own flow): the game starts in the
+    // topic, a move is acknowledged with the board, and the computer answers with its token
+    mention(&owner, "games", "Tic Tac Toe", "start game with @**Tic Tac Toe**").await;
+    let started = message_containing(&owner, "games", id("tictactoe"), "The game has started in #general games").await;
+    assert!(started.contains("> Tic Tac Toe\n> 2/2 players"), "{started}");
+    let welcome = message_containing(&owner, "games", id("tictactoe"), "Welcome to tic-tac-toe!").await;
+    assert!(welcome.contains("started.\n*Remember to start your message with* @**Tic Tac Toe**"), "{welcome}");
+    message_containing(&owner, "games", id("tictactoe"), ":one: :two: :three:\n\n:four: :five: :six:").await;
+    // The computer opens; the player takes the centre, and the computer answers.
+    mention(&owner, "games", "Tic Tac Toe", "move 5").await;
+    let moved = message_containing(&owner, "games", id("tictactoe"), "put a token at 5").await;
+    assert!(moved.contains(":four: :x: :six:") && moved.contains("(:o:) turn"), "{moved}");
+    // The computer takes its turn (where is up to it), and it is the player's turn again with
+    // the player's token still on the board.
+    message_matching(&owner, "games", id("tictactoe"), "the player's turn after the computer's", |content| {
+        content.contains(":four: :x: :six:") && content.ends_with("It's **Demo Owner**'s (:x:) turn.")
+    })
+    .await;
 
     // The bots' storage is theirs: the owner cannot read it
     owner.get("/api/v1/bot_storage").await.error(400, "BAD_REQUEST", "only available to bots");
