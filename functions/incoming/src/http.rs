@@ -5,6 +5,7 @@
 //! through the shared send path to `stream` (and `topic`), or to the bot's owner without one.
 
 use hookline_edge::auth::authenticate_key;
+use hookline_edge::error::UNAVAILABLE_RETRY_AFTER;
 use hookline_edge::response::success;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
@@ -153,6 +154,10 @@ async fn run(
         Err(SendError::Store(why)) => {
             tracing::error!(error = why, "incoming message not stored");
             Err(ApiError::internal())
+        }
+        Err(SendError::Unavailable(why)) => {
+            tracing::warn!(error = why, "incoming message refused: storage unavailable");
+            Err(ApiError::unavailable(UNAVAILABLE_RETRY_AFTER))
         }
         Err(other) => Err(ApiError::bad_request(other.to_string())),
     }

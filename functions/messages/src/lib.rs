@@ -8,6 +8,7 @@ mod changes;
 use std::sync::Arc;
 
 use hookline_edge::auth::{Caller, authenticate};
+use hookline_edge::error::UNAVAILABLE_RETRY_AFTER;
 use hookline_edge::params::Params;
 use hookline_edge::response::success;
 use hookline_edge::routes::match_route;
@@ -198,6 +199,10 @@ fn send_error(e: SendError) -> ApiError {
         SendError::Store(why) => {
             tracing::error!(error = why, "send failed before commit");
             ApiError::internal()
+        }
+        SendError::Unavailable(why) => {
+            tracing::warn!(error = why, "send refused: storage unavailable");
+            ApiError::unavailable(UNAVAILABLE_RETRY_AFTER)
         }
         other => ApiError::bad_request(other.to_string()),
     }

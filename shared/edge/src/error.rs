@@ -88,6 +88,17 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "BAD_REQUEST", format!("Request body is larger than {limit} bytes"))
     }
 
+    /// 503 with `Retry-After`: a dependency is throttling or unreachable for now.
+    pub fn unavailable(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "The server is busy; please try again shortly",
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     pub fn internal() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "Internal server error")
     }
@@ -113,6 +124,9 @@ impl ApiError {
     }
 }
 
+/// Seconds a client is asked to wait after a 503.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 1;
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -132,6 +146,10 @@ impl From<StoreError> for ApiError {
             StoreError::StorageLimit { over, limit } => Self::bad_request(format!(
                 "Request exceeds storage limit by {over} characters. The limit is {limit} characters."
             )),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "storage unavailable");
+                Self::unavailable(UNAVAILABLE_RETRY_AFTER)
+            }
             StoreError::Corrupt(why) | StoreError::Backend(why) => {
                 tracing::error!(error = %why, "storage failed");
                 Self::internal()
@@ -169,5 +187,15 @@ mod tests {
         let r = ApiError::from(StoreError::Backend("secret table name".into())).into_response();
         assert_eq!(r.status(), 500);
         assert!(!String::from_utf8_lossy(r.body().as_ref()).contains("secret"));
+    }
+
+    #[test]
+    fn a_throttled_store_answers_503_with_retry_after() {
+        let r = ApiError::from(StoreError::Unavailable("ThrottlingException in table".into())).into_response();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["Retry-After"], "1");
+        let body = body(&r);
+        assert_eq!((body["result"].as_str(), body["code"].as_str()), (Some("error"), Some("SERVICE_UNAVAILABLE")));
+        assert!(!body.to_string().contains("table"));
     }
 }

@@ -78,11 +78,17 @@ pub enum SendError {
     AlreadyReplied,
     #[error("storage failed: {0}")]
     Store(String),
+    /// The store is throttling or unreachable; the message was not acknowledged.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<StoreError> for SendError {
     fn from(e: StoreError) -> Self {
-        Self::Store(e.to_string())
+        match e {
+            StoreError::Unavailable(why) => Self::Unavailable(why),
+            other => Self::Store(other.to_string()),
+        }
     }
 }
 

@@ -50,6 +50,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage backend error: {0}")]
     Backend(String),
+    /// The backend is throttling or did not answer (after the client's own retries); nothing
+    /// is known to have been written, and trying again later may succeed.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

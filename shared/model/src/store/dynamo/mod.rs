@@ -158,8 +158,42 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn backend(e: impl std::error::Error) -> StoreError {
-    StoreError::Backend(DisplayErrorContext(&e).to_string())
+/// A failed call as the store's error. Throttling, a 5xx, a timeout or a lost connection that
+/// outlasted the SDK's own retries is [`StoreError::Unavailable`]; anything else `Backend`.
+fn backend(e: impl Failure) -> StoreError {
+    let text = DisplayErrorContext(&e).to_string();
+    if e.is_transient() { StoreError::Unavailable(text) } else { StoreError::Backend(text) }
+}
+
+/// DynamoDB's error codes for "too many requests, slow down".
+const THROTTLING_CODES: [&str; 3] =
+    ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"];
+
+/// An error from building or sending a request, which may pass if tried again later.
+trait Failure: std::error::Error {
+    fn is_transient(&self) -> bool;
+}
+
+impl Failure for aws_sdk_dynamodb::error::BuildError {
+    fn is_transient(&self) -> bool {
+        false
+    }
+}
+
+impl<E> Failure for SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn is_transient(&self) -> bool {
+        match self {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(failure) => {
+                failure.raw().status().is_server_error()
+                    || failure.err().code().is_some_and(|code| THROTTLING_CODES.contains(&code))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Whether an SDK error is a failed condition of a single-item write.
