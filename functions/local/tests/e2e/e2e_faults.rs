@@ -2,7 +2,8 @@
 //! connections for a while, then none. Every send answers 200 or Zulip's error shape with a
 //! 5xx (503 with `Retry-After` when the store was throttled); a client that retries with its
 //! `Idempotency-Key` gets its message stored exactly once; after recovery every trigger of an
-//! acknowledged message is answered, and no reply is doubled.
+//! acknowledged message is answered, and no reply is doubled. `HOOKLINE_FAULT_SECONDS` (6)
+//! sets how long the faults last.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -145,7 +146,8 @@ async fn throttling_500s_and_dropped_connections_lose_nothing_and_double_nothing
 
     // Faults on: about one DynamoDB call in three and one SQS call in five meet a fault
     // (the SDK retries each call up to three times before the stack sees an error).
-    let faulty_for = Duration::from_secs(6);
+    let seconds = std::env::var("HOOKLINE_FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    let faulty_for = Duration::from_secs(seconds);
     dynamodb.set_rate(330);
     sqs.set_rate(200);
     let tally = Arc::new(Mutex::new(Tally::default()));

@@ -197,6 +197,91 @@ async fn a_duplicate_job_or_a_crash_after_posting_never_posts_a_second_reply() {
     assert_eq!(w.store.get_delivery(w.realm.id, delivery_id).await.unwrap().unwrap().state, DeliveryState::Delivered);
 }
 
+/// Takes the next job and runs the world's worker on it until the bot has been POSTed, then
+/// drops it there, as a process killed while waiting for the bot's answer. The bot's first
+/// answer must take longer than the test. Returns the job, still on the queue.
+async fn kill_worker_after_the_post(w: &World) -> hookline_model::queue::ReceivedJob {
+    use hookline_model::queue::DeliveryQueue as _;
+    let job = w.queue.receive(1, Duration::ZERO).await.unwrap().pop().expect("a job");
+    let posts_before = w.script.received().len();
+    tokio::select! {
+        outcome = w.worker.process(&job.body, &job.receipt_handle) => panic!("the worker finished: {outcome:?}"),
+        () = async {
+            while w.script.received().len() == posts_before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } => {}
+    }
+    job
+}
+
+/// Moves the clock past the dead worker's lease and the job's visibility timeout, lets another
+/// worker take the redelivered job, and checks that the trigger has exactly one reply and its
+/// delivery ended delivered.
+async fn take_over_and_check_one_reply(w: &World, trigger: &Message, posts: usize) {
+    use hookline_model::queue::DeliveryQueue as _;
+    w.clock.advance(200_000);
+    let survivor = w.another_worker();
+    let job = w.queue.receive(1, Duration::ZERO).await.unwrap().pop().expect("the job came back");
+    assert_eq!(survivor.process(&job.body, &job.receipt_handle).await, JobOutcome::Done);
+    w.queue.delete(&job.receipt_handle).await.unwrap();
+    assert_eq!(w.script.received().len(), posts, "POSTs to the bot");
+    let replies: Vec<_> = w.bot_messages().await.into_iter().filter(|m| m.id > trigger.id).collect();
+    assert_eq!(replies.len(), 1, "one reply: {replies:?}");
+    assert_eq!(replies[0].content, "only once");
+    let delivery = only_delivery(w).await;
+    assert_eq!(delivery.state, DeliveryState::Delivered);
+    assert!(w.queue.receive(1, Duration::ZERO).await.unwrap().is_empty(), "nothing left on the queue");
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_the_post_and_the_reply_write_never_posts_a_second_reply() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.then(Answer { delay: Duration::from_secs(3600), ..Answer::json(200, r#"{"content": "only once"}"#) });
+    w.script.always(Answer::json(200, r#"{"content": "only once"}"#));
+    let trigger = w.say("@**Echo Bot** hi").await;
+    kill_worker_after_the_post(&w).await;
+    assert!(w.bot_messages().await.is_empty(), "the dead worker wrote no reply");
+    assert_eq!(only_delivery(&w).await.state, DeliveryState::Pending);
+    // The bot is POSTed again (at least once), and its answer becomes the one reply.
+    take_over_and_check_one_reply(&w, &trigger, 2).await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_the_reply_write_and_the_batch_answer_never_posts_a_second_reply() {
+    let w = world(Interface::Zulip, false).await;
+    w.script.then(Answer { delay: Duration::from_secs(3600), ..Answer::json(200, r#"{"content": "only once"}"#) });
+    w.script.always(Answer::json(200, r#"{"content": "only once"}"#));
+    let trigger = w.say("@**Echo Bot** hi").await;
+    kill_worker_after_the_post(&w).await;
+    // What the dead worker did before dying: it read the bot's answer and wrote the reply
+    // (marked as the delivery's), but recorded nothing and never answered the batch.
+    let delivery = only_delivery(&w).await;
+    let reply = hookline_messaging::send::SendRequest {
+        realm: w.realm.clone(),
+        sender: w.bot.clone(),
+        destination: hookline_messaging::send::Destination::Thread(trigger.recipient.clone()),
+        content: "only once".into(),
+        client: "Hookline".into(),
+        idempotency_key: None,
+        reply_to: Some(delivery.id),
+    };
+    w.sender.send(reply).await.unwrap();
+    take_over_and_check_one_reply(&w, &trigger, 2).await;
+
+    // Killed after recording the outcome, before the batch answer: the redelivered job finds
+    // the delivery final and neither POSTs nor replies again.
+    let second = w.say("@**Echo Bot** again").await;
+    use hookline_model::queue::DeliveryQueue as _;
+    let job = w.queue.receive(1, Duration::ZERO).await.unwrap().pop().expect("a job");
+    assert_eq!(w.worker.process(&job.body, &job.receipt_handle).await, JobOutcome::Done);
+    w.clock.advance(200_000);
+    assert!(w.work().await.is_some(), "the unanswered job came back");
+    assert_eq!(w.script.received().len(), 3, "no second POST for the finished delivery");
+    let replies: Vec<_> = w.bot_messages().await.into_iter().filter(|m| m.id > second.id).collect();
+    assert_eq!(replies.len(), 1);
+}
+
 #[tokio::test]
 async fn a_bot_with_a_patient_schedule_is_retried_on_it_and_the_last_failure_is_reported_zulips_way() {
     let w = world(Interface::Zulip, false).await;

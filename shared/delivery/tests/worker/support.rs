@@ -314,4 +314,21 @@ impl World {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
+
+    /// The worker of another process (another lease owner) on the same store and queue, as
+    /// the one that takes over after this world's worker died.
+    pub fn another_worker(&self) -> Worker {
+        let config = WorkerConfig {
+            policy: AddressPolicy { allow_all_private: true, allowed: Vec::new() },
+            ..WorkerConfig::default()
+        };
+        Worker::new(
+            self.store.clone(),
+            self.queue.clone(),
+            self.clock.clone(),
+            self.sender.clone(),
+            config,
+            "https://chat.acme.test".into(),
+        )
+    }
 }
