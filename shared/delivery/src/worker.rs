@@ -197,8 +197,10 @@ impl Worker {
         let Some(delivery) =
             self.store.claim_delivery(job.realm_id, delivery.id, &self.lease_owner, now, now + self.lease()).await?
         else {
-            // Someone else holds the lease: look again once it would have run out.
-            return Ok(JobOutcome::RetryAfter(wait(self.lease())));
+            // Someone else holds the lease (or a worker that died holding it did): look again
+            // once it runs out, not a whole new lease from now.
+            let left = delivery.lease_until.map_or(self.lease(), |until| until - now);
+            return Ok(JobOutcome::RetryAfter(wait(left.clamp(1_000, self.lease()))));
         };
 
         let realm = self.store.get_realm(job.realm_id).await?.ok_or(StoreError::NotFound("realm"))?;

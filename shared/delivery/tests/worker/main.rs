@@ -240,9 +240,13 @@ async fn a_worker_killed_between_the_post_and_the_reply_write_never_posts_a_seco
     w.script.then(Answer { delay: Duration::from_secs(3600), ..Answer::json(200, r#"{"content": "only once"}"#) });
     w.script.always(Answer::json(200, r#"{"content": "only once"}"#));
     let trigger = w.say("@**Echo Bot** hi").await;
-    kill_worker_after_the_post(&w).await;
+    let job = kill_worker_after_the_post(&w).await;
     assert!(w.bot_messages().await.is_empty(), "the dead worker wrote no reply");
     assert_eq!(only_delivery(&w).await.state, DeliveryState::Pending);
+    // Seen again 25 s into the dead worker's 30 s lease, the job waits out the rest of it.
+    w.clock.advance(25_000);
+    let early = w.another_worker().process(&job.body, &job.receipt_handle).await;
+    assert_eq!(early, JobOutcome::RetryAfter(Duration::from_secs(5)));
     // The bot is POSTed again (at least once), and its answer becomes the one reply.
     take_over_and_check_one_reply(&w, &trigger, 2).await;
 }
