@@ -109,6 +109,14 @@ pub struct Worker {
     public_url: String,
 }
 
+/// Why a bot's reply was not posted.
+enum ReplyError {
+    /// The store failed; trying again later may succeed.
+    Store(StoreError),
+    /// The reply itself was refused (e.g. empty or over a limit), or its realm is gone.
+    Refused(String),
+}
+
 /// What a finished attempt needs to tell people about.
 struct Conclusion {
     state: DeliveryState,
@@ -243,7 +251,7 @@ impl Worker {
                 let result =
                     post(&self.client, &self.config.policy, &service.base_url, &body, &headers, self.config.timeouts)
                         .await;
-                self.conclude(&delivery, &service, &bot, &message, started, result).await
+                self.conclude(&delivery, &service, &bot, &message, started, result).await?
             }
         };
         let failure = conclusion.failure.clone();
@@ -270,20 +278,27 @@ impl Worker {
         message: &Message,
         started: Millis,
         result: Result<HttpOutcome, TransportError>,
-    ) -> (Attempt, Conclusion) {
+    ) -> Result<(Attempt, Conclusion), StoreError> {
         let latency = |r: &Result<HttpOutcome, TransportError>| match r {
             Ok(o) => u64::try_from(o.latency.as_millis()).unwrap_or(u64::MAX),
             Err(_) => u64::try_from((self.clock.now() - started).max(0)).unwrap_or(0),
         };
         let took = latency(&result);
-        match result {
+        Ok(match result {
             Ok(outcome) => {
                 let status = Some(outcome.status);
                 match classify_status(outcome.status) {
                     Verdict::Success => match read_answer(service.interface, &outcome.body) {
                         Ok(answer) => {
                             let error = match answer {
-                                BotAnswer::Reply(text) => self.post_reply(delivery, bot, message, text).await.err(),
+                                // The store failing to take the reply is not the bot's fault:
+                                // the job fails and comes back, and the reply mark keeps the
+                                // next run from posting a second one.
+                                BotAnswer::Reply(text) => match self.post_reply(delivery, bot, message, text).await {
+                                    Ok(()) => None,
+                                    Err(ReplyError::Store(e)) => return Err(e),
+                                    Err(ReplyError::Refused(why)) => Some(why),
+                                },
                                 BotAnswer::NoReply => None,
                             };
                             let attempt = attempt_record(started, status, took, error.clone(), &outcome.body);
@@ -337,7 +352,7 @@ impl Worker {
                 };
                 (attempt, conclusion)
             }
-        }
+        })
     }
 
     /// The bot's own retry schedule when it has a valid one, else the deployment's.
@@ -383,8 +398,19 @@ impl Worker {
 
     /// Posts the bot's answer as the bot, where the trigger came from, through the send path.
     /// The commit marks the delivery replied, so a second reply is refused.
-    async fn post_reply(&self, delivery: &Delivery, bot: &User, message: &Message, text: String) -> Result<(), String> {
-        let realm = self.store.get_realm(message.realm_id).await.ok().flatten().ok_or("the realm is gone")?;
+    async fn post_reply(
+        &self,
+        delivery: &Delivery,
+        bot: &User,
+        message: &Message,
+        text: String,
+    ) -> Result<(), ReplyError> {
+        let realm = self
+            .store
+            .get_realm(message.realm_id)
+            .await
+            .map_err(ReplyError::Store)?
+            .ok_or_else(|| ReplyError::Refused("the realm is gone".into()))?;
         let request = SendRequest {
             realm,
             sender: bot.clone(),
@@ -397,7 +423,9 @@ impl Worker {
         match self.sender.send(request).await {
             // A reply already exists: an earlier run posted it before it could record the attempt.
             Ok(_) | Err(SendError::AlreadyReplied) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(SendError::Store(why)) => Err(ReplyError::Store(StoreError::Backend(why))),
+            Err(SendError::Unavailable(why)) => Err(ReplyError::Store(StoreError::Unavailable(why))),
+            Err(e) => Err(ReplyError::Refused(e.to_string())),
         }
     }
 
