@@ -2,7 +2,7 @@
 //! connections for a while, then none. Every send answers 200 or Zulip's error shape with a
 //! 5xx (503 with `Retry-After` when the store was throttled); a client that retries with its
 //! `Idempotency-Key` gets its message stored exactly once; after recovery every trigger of an
-//! acknowledged message is answered, and no reply is doubled. `HOOKLINE_FAULT_SECONDS` (6)
+//! acknowledged message is answered, and no reply is doubled. `HOOKLINE_FAULT_SECONDS` (8)
 //! sets how long the faults last.
 
 use std::collections::BTreeMap;
@@ -146,9 +146,11 @@ async fn throttling_500s_and_dropped_connections_lose_nothing_and_double_nothing
 
     // Faults on: about one DynamoDB call in three and one SQS call in five meet a fault
     // (the SDK retries each call up to three times before the stack sees an error).
-    let seconds = std::env::var("HOOKLINE_FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    let seconds = std::env::var("HOOKLINE_FAULT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(8);
     let faulty_for = Duration::from_secs(seconds);
-    dynamodb.set_rate(330);
+    // The first 4 s every DynamoDB call fails, so some sends surely outlast the SDK's retries.
+    let outage = Duration::from_secs(4);
+    dynamodb.set_rate(1000);
     sqs.set_rate(200);
     let tally = Arc::new(Mutex::new(Tally::default()));
     let http = reqwest::Client::new();
@@ -169,7 +171,9 @@ async fn throttling_500s_and_dropped_connections_lose_nothing_and_double_nothing
         })
         .collect();
     // Faults off once the window is over; senders still retrying then succeed.
-    tokio::time::sleep(faulty_for).await;
+    tokio::time::sleep(outage).await;
+    dynamodb.set_rate(330);
+    tokio::time::sleep(faulty_for.saturating_sub(outage)).await;
     dynamodb.set_rate(0);
     sqs.set_rate(0);
     for sender in senders {
