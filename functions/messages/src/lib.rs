@@ -11,13 +11,11 @@ use hookline_edge::auth::{Caller, authenticate};
 use hookline_edge::error::UNAVAILABLE_RETRY_AFTER;
 use hookline_edge::params::Params;
 use hookline_edge::response::success;
-use hookline_edge::routes::match_route;
+use hookline_edge::routes::route_key;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
 use hookline_messaging::format::message_json;
 use hookline_messaging::history::{self, Anchor, HistoryError};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
-use lambda_http::RequestExt as _;
-use lambda_http::request::RequestContext;
 use serde_json::{Value, json};
 
 /// The function's state, built once per cold start.
@@ -126,17 +124,6 @@ impl MessagesApp {
             "found_newest": page.found_newest,
             "history_limited": false,
         }))
-    }
-}
-
-/// The route API Gateway matched (its `routeKey`), or the one the table gives for the path
-/// when the event carries none.
-fn route_key(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) if context.route_key.is_some() => {
-            context.route_key.clone().unwrap_or_default()
-        }
-        _ => match_route(request.method().as_str(), request.uri().path()).route_key(),
     }
 }
 

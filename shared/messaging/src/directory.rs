@@ -85,7 +85,7 @@ impl DirectoryCache {
 
     /// Reads the directory again. It is at least as new as `realm`'s version, since the
     /// realm was read before its users, services and streams are.
-    pub async fn reload(&self, store: &dyn Store, realm: &Realm) -> StoreResult<Arc<Directory>> {
+    async fn reload(&self, store: &dyn Store, realm: &Realm) -> StoreResult<Arc<Directory>> {
         let directory = Arc::new(Directory::load(store, realm.clone()).await?);
         let mut entries = self.lock();
         // Keep whichever of two concurrent loads saw the newer realm.

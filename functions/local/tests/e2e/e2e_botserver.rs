@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use crate::e2e_messages::python;
 use crate::support::{Client, Stack};
 
-/// `zulip-botserver` running several bots; killed when dropped.
-struct BotServer(Child);
+/// `zulip-botserver` running the bots of its configuration; killed when dropped.
+pub struct BotServer(Child);
 
 impl Drop for BotServer {
     fn drop(&mut self) {
@@ -21,7 +21,9 @@ impl Drop for BotServer {
     }
 }
 
-fn start_botserver(config: &Value, port: u16) -> BotServer {
+/// Starts `zulip-botserver` on `port` with `config` (bot name -> email, key, site, token) and
+/// waits until it listens.
+pub fn start_botserver(config: &Value, port: u16) -> BotServer {
     let child = Command::new(python())
         .args([
             "-m",
@@ -45,48 +47,15 @@ fn start_botserver(config: &Value, port: u16) -> BotServer {
     BotServer(child)
 }
 
-/// The messages of topic `topic` in `general` from `sender_id`, oldest first, once there are
-/// `count` of them.
-async fn messages_from(client: &Client, topic: &str, sender_id: u64, count: usize) -> Vec<Value> {
-    let narrow = json!([{"operator": "stream", "operand": "general"}, {"operator": "topic", "operand": topic}]);
-    let started = Instant::now();
-    loop {
-        let page = client
-            .send(
-                "GET",
-                "/api/v1/messages",
-                &[
-                    ("anchor", "newest"),
-                    ("num_before", "50"),
-                    ("narrow", &narrow.to_string()),
-                    ("apply_markdown", "false"),
-                ],
-            )
-            .await
-            .ok();
-        let found: Vec<Value> =
-            page["messages"].as_array().unwrap().iter().filter(|m| m["sender_id"] == sender_id).cloned().collect();
-        if found.len() >= count {
-            return found;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "{count} replies from {sender_id} expected: {page}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Polls topic `topic` of `general` until a message from `sender_id` contains `text`; returns it.
-async fn message_containing(client: &Client, topic: &str, sender_id: u64, text: &str) -> String {
-    message_matching(client, topic, sender_id, text, |content| content.contains(text)).await
-}
-
-/// Polls topic `topic` of `general` until a message from `sender_id` passes `wanted`.
-async fn message_matching(
+/// Polls topic `topic` of `general` until `found` picks something from the messages `sender_id`
+/// posted there (oldest first); `what` names it when it never comes.
+async fn poll_topic<T>(
     client: &Client,
     topic: &str,
     sender_id: u64,
     what: &str,
-    wanted: impl Fn(&str) -> bool,
-) -> String {
+    found: impl Fn(Vec<Value>) -> Option<T>,
+) -> T {
     let narrow = json!([{"operator": "stream", "operand": "general"}, {"operator": "topic", "operand": topic}]);
     let started = Instant::now();
     loop {
@@ -103,16 +72,40 @@ async fn message_matching(
             )
             .await
             .ok();
-        let found = page["messages"].as_array().unwrap().iter().find_map(|m| {
-            let content = m["content"].as_str().unwrap_or_default();
-            (m["sender_id"] == sender_id && wanted(content)).then(|| content.to_owned())
-        });
-        if let Some(content) = found {
-            return content;
+        let from: Vec<Value> =
+            page["messages"].as_array().unwrap().iter().filter(|m| m["sender_id"] == sender_id).cloned().collect();
+        if let Some(answer) = found(from) {
+            return answer;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "no message from {sender_id} with {what}: {page}");
+        assert!(started.elapsed() < Duration::from_secs(30), "no {what} from {sender_id}: {page}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The messages of topic `topic` in `general` from `sender_id`, oldest first, once there are
+/// `count` of them.
+async fn messages_from(client: &Client, topic: &str, sender_id: u64, count: usize) -> Vec<Value> {
+    let what = format!("{count} replies");
+    poll_topic(client, topic, sender_id, &what, |from| (from.len() >= count).then_some(from)).await
+}
+
+/// The first message from `sender_id` in topic `topic` of `general` that contains `text`.
+async fn message_containing(client: &Client, topic: &str, sender_id: u64, text: &str) -> String {
+    message_matching(client, topic, sender_id, text, |content| content.contains(text)).await
+}
+
+/// The first message from `sender_id` in topic `topic` of `general` that passes `wanted`.
+async fn message_matching(
+    client: &Client,
+    topic: &str,
+    sender_id: u64,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    poll_topic(client, topic, sender_id, what, |from| {
+        from.iter().filter_map(|m| m["content"].as_str()).find(|content| wanted(content)).map(str::to_owned)
+    })
+    .await
 }
 
 /// Polls message `id` until its content is `content`.

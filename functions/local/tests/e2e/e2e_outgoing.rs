@@ -1,54 +1,15 @@
 //! Outgoing webhooks end to end on the local stack: Zulip's own bot server, unchanged, as the
 //! receiver. It is POSTed the trigger, and posts its reply through Hookline's API as the bot.
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::e2e_messages::python;
+use crate::e2e_botserver::start_botserver;
 use crate::support::{Client, Stack};
-
-/// `zulip-botserver` running one bot; killed when dropped.
-struct BotServer(Child);
-
-impl Drop for BotServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start_botserver(bot: &str, config: &Value, port: u16) -> BotServer {
-    let python = python();
-    let child = Command::new(&python)
-        .args([
-            "-m",
-            "zulip_botserver.server",
-            "--use-env-vars",
-            "--bot-name",
-            bot,
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .env("ZULIP_BOTSERVER_CONFIG", config.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("zulip-botserver starts");
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "zulip-botserver did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    BotServer(child)
 }
 
 /// Polls `narrow` until a message from `sender_id` shows up.
@@ -97,7 +58,7 @@ async fn zulips_bot_server_answers_a_mention_and_a_dm_through_hookline() {
     let config = json!({"encrypt": {
         "email": bot["email"], "key": bot["api_key"], "site": stack.url, "token": bot["services"][0]["token"],
     }});
-    let _botserver = start_botserver("encrypt", &config, port);
+    let _botserver = start_botserver(&config, port);
     let bot_id = bot["user_id"].as_u64().unwrap();
 
     // A mention in a stream: the reply lands in the same topic
@@ -208,44 +169,13 @@ async fn the_delivery_log_pages_filters_and_redelivers_for_the_owner_only() {
     );
 }
 
-/// A receiver that answers every POST with `answer`, on a thread; returns its URL.
-fn answering_receiver(answer: &'static str) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-            let _ = reader.get_mut().write_all(reply.as_bytes());
-        }
-    });
-    url
-}
-
 #[tokio::test]
 async fn a_bot_created_a_moment_before_it_is_mentioned_replies() {
     let stack = Stack::start(&["--demo", "--allow-private-endpoints"]);
     let (email, api_key) = stack.demo_credentials();
     let owner = stack.client().as_user(&email, &api_key);
-    let url = answering_receiver(r#"{"content": "here already"}"#);
+    let receiver = crate::receiver::Receiver::start().await;
+    let url = receiver.url("echo");
     // The realm's directory is read and cached by a first message.
     owner
         .post("/api/v1/messages", &[("type", "stream"), ("to", "general"), ("topic", "t"), ("content", "warm")])
@@ -260,25 +190,27 @@ async fn a_bot_created_a_moment_before_it_is_mentioned_replies() {
         .ok();
     let bot_id = bot["user_id"].as_u64().unwrap();
     // Mentioned at once, in a stream, and renamed then mentioned again by its new name.
-    owner
+    let mention = owner
         .post(
             "/api/v1/messages",
             &[("type", "stream"), ("to", "general"), ("topic", "quick"), ("content", "@**Quick Bot** you there?")],
         )
         .await
-        .ok();
+        .ok()["id"]
+        .clone();
     let narrow = json!([["stream", "general"], ["topic", "quick"]]);
     let reply = wait_for_message_from(&owner, narrow, bot_id).await;
-    assert_eq!(reply["content"], "here already");
+    assert_eq!(reply["content"], format!("re {mention}"));
 
     owner.send("PATCH", &format!("/api/v1/bots/{bot_id}"), &[("full_name", "Renamed Bot")]).await.ok();
-    owner
+    let mention = owner
         .post(
             "/api/v1/messages",
             &[("type", "stream"), ("to", "general"), ("topic", "renamed"), ("content", "@**Renamed Bot** and now?")],
         )
         .await
-        .ok();
+        .ok()["id"]
+        .clone();
     let narrow = json!([["stream", "general"], ["topic", "renamed"]]);
-    assert_eq!(wait_for_message_from(&owner, narrow, bot_id).await["content"], "here already");
+    assert_eq!(wait_for_message_from(&owner, narrow, bot_id).await["content"], format!("re {mention}"));
 }
