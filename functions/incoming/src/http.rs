@@ -15,7 +15,7 @@ use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_topic};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, fit_topic};
 
 /// Bodies above this get 413.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -31,7 +31,23 @@ struct Incoming {
     raw: Vec<u8>,
 }
 
-/// Serves one request for `integration`.
+/// Serves a request on one of `integration`'s routes: `…/test` is the preview, which sends
+/// nothing; anything else is a delivery from the third party. Lambda and the local stack both
+/// dispatch through here.
+pub async fn serve(
+    services: &Services,
+    sender: &Sender,
+    integration: &dyn Integration,
+    request: Request,
+) -> HttpResponse {
+    if request.uri().path().trim_end_matches('/').ends_with("/test") {
+        preview(services, sender, integration, request).await
+    } else {
+        handle(services, sender, integration, request).await
+    }
+}
+
+/// Serves one delivery for `integration`.
 pub async fn handle(
     services: &Services,
     sender: &Sender,
@@ -88,6 +104,7 @@ async fn run(
     dry_run: bool,
 ) -> Result<Sent, ApiError> {
     let query = request.query_string_parameters();
+    let params: Vec<(String, String)> = query.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
     let mut incoming = read(services, request, query.first("api_key")).await?;
     let mut event_type =
         integration.event_header().and_then(|h| header(&incoming.headers, &h.to_ascii_lowercase()).map(str::to_owned));
@@ -107,6 +124,7 @@ async fn run(
         headers: &incoming.headers,
         body: &incoming.body,
         raw: &incoming.raw,
+        params: &params,
     };
     if !dry_run
         && let Some(secret) =
@@ -119,17 +137,47 @@ async fn run(
     let exclude: Option<Vec<String>> = json_list(query.first("exclude_events"), "exclude_events")?;
     let wanted = only.as_ref().is_none_or(|patterns| patterns.iter().any(|p| wildcard_match(p, &event)))
         && !exclude.as_ref().is_some_and(|patterns| patterns.iter().any(|p| wildcard_match(p, &event)));
-    let Outcome::Message { topic, content } = outcome else {
-        return Ok(if dry_run { Sent::Preview(json!({"event": event, "ignored": true})) } else { Sent::Done });
+    let messages = match outcome {
+        Outcome::Message { topic, content } => vec![(topic, content)],
+        Outcome::Messages(messages) => messages,
+        Outcome::Ignore => Vec::new(),
     };
-    let topic = fit_topic(query.first("topic").filter(|t| !t.trim().is_empty()).unwrap_or(&topic));
+    let url_topic = query.first("topic").filter(|t| !t.trim().is_empty());
+    let messages: Vec<(String, String)> = messages
+        .into_iter()
+        .map(|(topic, content)| (fit_topic(url_topic.unwrap_or(&topic)), fit_content(content)))
+        .collect();
     if dry_run {
-        return Ok(Sent::Preview(json!({"event": event, "topic": topic, "content": content, "filtered_out": !wanted})));
+        let Some((topic, content)) = messages.first() else {
+            return Ok(Sent::Preview(json!({"event": event, "ignored": true})));
+        };
+        let all: Vec<Value> =
+            messages.iter().map(|(topic, content)| json!({"topic": topic, "content": content})).collect();
+        return Ok(Sent::Preview(
+            json!({"event": event, "topic": topic, "content": content, "messages": all, "filtered_out": !wanted}),
+        ));
     }
     if !wanted {
         return Ok(Sent::Done);
     }
-    let destination = match query.first("stream").filter(|s| !s.trim().is_empty()) {
+    for (topic, content) in messages {
+        send(services, sender, integration, &incoming, query.first("stream"), topic, content).await?;
+    }
+    Ok(Sent::Done)
+}
+
+/// Sends one message to `stream` (by name or id) and `topic`, or to the bot's owner without a
+/// stream.
+async fn send(
+    services: &Services,
+    sender: &Sender,
+    integration: &dyn Integration,
+    incoming: &Incoming,
+    stream: Option<&str>,
+    topic: String,
+    content: String,
+) -> Result<(), ApiError> {
+    let destination = match stream.filter(|s| !s.trim().is_empty()) {
         Some(stream) => Destination::Stream {
             stream: stream.trim().parse().map_or_else(|_| StreamRef::Name(stream.trim().to_owned()), StreamRef::Id),
             topic,
@@ -146,10 +194,10 @@ async fn run(
         reply_to: None,
     };
     match sender.send(send).await {
-        Ok(_) => Ok(Sent::Done),
+        Ok(_) => Ok(()),
         Err(SendError::StreamNotFound(stream)) => {
-            tell_owner_stream_is_missing(services, sender, &incoming, &stream).await;
-            Ok(Sent::Done)
+            tell_owner_stream_is_missing(services, sender, incoming, &stream).await;
+            Ok(())
         }
         Err(SendError::Store(why)) => {
             tracing::error!(error = why, "incoming message not stored");

@@ -16,6 +16,10 @@ pub struct Payload<'a> {
     pub body: &'a Value,
     /// The body exactly as received, for signature checks.
     pub raw: &'a [u8],
+    /// The URL's parameters, for the integration's own options (Zulip's `url_options`, like
+    /// `branches`), and `topic`: Zulip's integrations word some messages differently when the
+    /// URL fixes the topic.
+    pub params: &'a [(String, String)],
 }
 
 impl Payload<'_> {
@@ -23,6 +27,18 @@ impl Payload<'_> {
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A URL parameter by name; an empty value counts as absent, as in Zulip.
+    #[must_use]
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, v)| n == name && !v.trim().is_empty()).map(|(_, v)| v.as_str())
+    }
+
+    /// The topic the URL fixes, if it does.
+    #[must_use]
+    pub fn url_topic(&self) -> Option<&str> {
+        self.param("topic")
     }
 }
 
@@ -33,6 +49,8 @@ pub enum Outcome {
         topic: String,
         content: String,
     },
+    /// Several messages, sent in order (Grafana sends one per alert).
+    Messages(Vec<(String, String)>),
     /// A known event that produces no message (e.g. a GitHub `push` with no commits to show).
     Ignore,
 }

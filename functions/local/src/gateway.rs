@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use hookline_edge::routes::{Function, INCOMING, MANAGEMENT, MESSAGES, Matched, match_route};
+use hookline_edge::routes::{Function, INCOMING, INTEGRATIONS, MANAGEMENT, MESSAGES, Matched, match_route};
 use hookline_edge::{ApiError, HttpResponse};
 use serde_json::{Map, Value, json};
 
@@ -120,27 +120,14 @@ pub async fn invoke(function: Function, functions: &Functions, request: lambda_h
             use lambda_http::RequestExt as _;
             let name = request.path_parameters().first("integration").unwrap_or_default().to_owned();
             match hookline_incoming::integrations::find(&name) {
-                Some(integration) if request.uri().path().ends_with("/test") => {
-                    hookline_incoming::http::preview(
-                        &functions.services,
-                        &functions.messages.sender(),
-                        integration,
-                        request,
-                    )
-                    .await
-                }
                 Some(integration) => {
-                    hookline_incoming::http::handle(
-                        &functions.services,
-                        &functions.messages.sender(),
-                        integration,
-                        request,
-                    )
-                    .await
+                    let sender = functions.messages.sender();
+                    hookline_incoming::http::serve(&functions.services, &sender, integration, request).await
                 }
                 None => ApiError::endpoint_not_found().into_response(),
             }
         }
+        f if f == INTEGRATIONS => hookline_incoming::catalog::handle(&functions.services, &request).await,
         other => {
             tracing::error!(function = other.binary, "no handler for function");
             ApiError::internal().into_response()

@@ -38,23 +38,6 @@ pub async fn handle(services: &Services, request: Request) -> HttpResponse {
     }
 }
 
-/// `GET /api/v1/integrations`: each integration with its URL and the events it handles.
-fn integrations(services: &Services) -> Value {
-    let list: Vec<Value> = hookline_incoming::integrations::INTEGRATIONS
-        .iter()
-        .map(|i| {
-            serde_json::json!({
-                "name": i.name(),
-                "display_name": i.display_name(),
-                "url": format!("{}/api/v1/external/{}", services.settings.public_url, i.name()),
-                "event_header": i.event_header(),
-                "event_types": i.event_types(),
-            })
-        })
-        .collect();
-    serde_json::json!({"integrations": list})
-}
-
 async fn dispatch(services: &Services, route: &str, request: &Request) -> Result<Value, ApiError> {
     if route == "GET /api/v1/server_settings" {
         return Ok(server_settings::get(services));
@@ -67,9 +50,6 @@ async fn dispatch(services: &Services, route: &str, request: &Request) -> Result
             return realms::create(services, &params).await;
         }
         let caller = authenticate(services, request).await?;
-        if route == "GET /api/v1/integrations" {
-            return Ok(integrations(services));
-        }
         let id = |name| path_id(request, name);
         return match route {
             "GET /api/v1/users" => users::list(services, &caller).await,

@@ -13,10 +13,12 @@ pub struct Function {
 
 pub const MANAGEMENT: Function = Function { binary: "management", resource: "ManagementFunction" };
 pub const MESSAGES: Function = Function { binary: "messages", resource: "MessagesFunction" };
-/// Every incoming integration is its own function (`incoming-<integration>`, resource
-/// `Incoming<Integration>Function`) on its own static routes; the table names them once with
-/// the `{integration}` parameter.
-pub const INCOMING: Function = Function { binary: "incoming-{integration}", resource: "Incoming{Integration}Function" };
+/// Every incoming integration is its own function (resource `Incoming<Integration>Function`)
+/// on its own static routes; the table names them once with the `{integration}` parameter.
+/// All of them run the one `incoming` binary, configured with the integration they serve.
+pub const INCOMING: Function = Function { binary: "incoming", resource: "Incoming{Integration}Function" };
+/// The integration catalogue: the `incoming` binary configured with no integration.
+pub const INTEGRATIONS: Function = Function { binary: "incoming", resource: "IntegrationsFunction" };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -60,7 +62,7 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/api/v1/messages/{message_id}", MESSAGES),
     route("POST", "/api/v1/messages/{message_id}/reactions", MESSAGES),
     route("DELETE", "/api/v1/messages/{message_id}/reactions", MESSAGES),
-    route("GET", "/api/v1/integrations", MANAGEMENT),
+    route("GET", "/api/v1/integrations", INTEGRATIONS),
     route("POST", "/api/v1/external/{integration}", INCOMING),
     route("POST", "/api/v1/external/{integration}/test", INCOMING),
     route("ANY", "$default", MANAGEMENT),

@@ -1,140 +1,182 @@
-//! Every integration's fixtures in `events/incoming/<integration>/` run through the HTTP
-//! handler exactly as API Gateway delivers them, compared with the exact topic and message
-//! text in the matching `.expected.json`; and garbage bodies never get a 5xx or a panic.
+//! The incoming integrations over HTTP, as API Gateway delivers requests: every case in every
+//! integration's `fixtures/cases.toml` through the real handler ([`cases`]), the template's
+//! functions generated from the registry ([`template`]), and what no integration may do with
+//! garbage: answer 5xx or panic.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+mod cases;
+mod template;
+mod world;
 
 use hookline_edge::{Services, Settings};
 use hookline_incoming::integrations::{INTEGRATIONS, find};
 use hookline_messaging::send::Sender;
-use hookline_model::credentials::ApiKeyHash;
-use hookline_model::queue::memory::MemoryQueue;
-use hookline_model::realm::NewRealm;
-use hookline_model::store::memory::MemoryStore;
-use hookline_model::store::{Direction, MessageScope};
-use hookline_model::user::{BotService, BotType, Interface, NewUser, Role, SigningSecrets, Triggers};
-use hookline_model::{ManualClock, Message, Recipient};
+use hookline_model::{Message, Recipient};
 use serde_json::Value;
 
-const BOT_KEY: &str = "incomingFixtureKey0123456789abcdefghijkl";
-
-/// Acme with Ada, her incoming-webhook bot (the fixtures' `api_key`) and a stream `dev`.
-async fn world() -> (Arc<Services>, Sender) {
-    world_with(Settings::default()).await
-}
-
-async fn world_with(settings: Settings) -> (Arc<Services>, Sender) {
-    let clock = Arc::new(ManualClock::at(1_795_910_399_000));
-    let services = Arc::new(Services {
-        store: Arc::new(MemoryStore::new()),
-        queue: Arc::new(MemoryQueue::new(clock.clone(), Duration::from_secs(180), 12)),
-        clock,
-        settings,
-    });
-    let person = |email: &str, name: &str, key: &str| NewUser {
-        email: email.into(),
-        full_name: name.into(),
-        role: Role::Owner,
-        bot_type: None,
-        bot_owner_id: None,
-        api_key_hash: ApiKeyHash::of(key),
-        service: None,
-    };
-    let realm = NewRealm {
-        string_id: "acme".into(),
-        name: "Acme".into(),
-        host: "acme.test".into(),
-        public_url: "https://acme.test".into(),
-    };
-    let (realm, ada) = services.store.create_realm(realm, person("ada@acme.test", "Ada", "ada-key"), 0).await.unwrap();
-    let mut bot = person("hooks-bot@acme.test", "Hooks", BOT_KEY);
-    bot.bot_type = Some(BotType::IncomingWebhook);
-    bot.bot_owner_id = Some(ada.id);
-    bot.service = Some(BotService {
-        realm_id: 0,
-        bot_id: 0,
-        base_url: String::new(),
-        interface: Interface::Zulip,
-        token: "t".into(),
-        signing: SigningSecrets { current: "whsec_c2VjcmV0".into(), previous: None, previous_expires_at: None },
-        webhook_secret: None,
-        triggers: Triggers::default(),
-        is_active: false,
-        deactivated_reason: None,
-        failing_since: None,
-        last_owner_notice_at: None,
-        retry_schedule: None,
-        updated_at: 0,
-    });
-    services.store.create_user(realm.id, bot, 0).await.unwrap();
-    services.store.create_stream(realm.id, "dev", "", 0).await.unwrap();
-    let sender = Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone());
-    (services, sender)
-}
-
-fn fixtures(integration: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/incoming").join(integration);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.to_string_lossy().ends_with(".expected.json"))
-        .collect();
-    files.sort();
-    files
-}
+use cases::{Case, Origin, Suite, case_event, expected_messages, suites};
+use world::{BOT_KEY, messages, set_webhook_secret, world, world_with};
 
 async fn run(services: &Services, sender: &Sender, integration: &str, event: &str) -> (u16, Value) {
     let request = lambda_http::request::from_str(event).expect("an API Gateway event");
-    let response = hookline_incoming::http::handle(services, sender, find(integration).unwrap(), request).await;
+    let integration = find(integration).unwrap_or_else(|| panic!("{integration} is registered"));
+    let response = hookline_incoming::http::serve(services, sender, integration, request).await;
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null))
 }
 
-async fn messages(services: &Services) -> Vec<Message> {
-    services.store.list_messages(1, &MessageScope::Realm, 0, Direction::From, 100, &|_| true).await.unwrap()
+/// Runs one case in a realm of its own; what differs from the case's expectations.
+async fn check(suite: &Suite, case: &Case) -> Result<(), String> {
+    let (services, sender) = world().await;
+    if let Some(secret) = &case.secret {
+        set_webhook_secret(&services, secret).await;
+    }
+    let stream = case.params.get("stream").map_or("dev", String::as_str);
+    if !stream.is_empty() && stream != "dev" && stream.parse::<u64>().is_err() {
+        services.store.create_stream(1, stream, "", 0).await.map_err(|e| e.to_string())?;
+    }
+    let (status, body) = run(&services, &sender, &suite.integration, &case_event(suite, case, false)).await;
+    let sent = messages(&services).await;
+    let expected = expected_messages(case);
+    let mut wrong = Vec::new();
+    if status >= 500 {
+        wrong.push(format!("answered {status}: {body}"));
+    }
+    match case.status {
+        Some(want) if want != status => wrong.push(format!("status {status}, expected {want}: {body}")),
+        None if (status, body["result"].as_str()) != (200, Some("success")) => {
+            wrong.push(format!("expected success, got {status}: {body}"));
+        }
+        _ => {}
+    }
+    for (field, want) in [("code", &case.code), ("msg", &case.error)] {
+        if let Some(want) = want
+            && body[field].as_str() != Some(want.as_str())
+        {
+            wrong.push(format!("{field} {}, expected {want:?}", body[field]));
+        }
+    }
+    if expected.is_empty() && !case.nothing && case.status.is_none() {
+        wrong.push("the case expects nothing: give a message, `nothing = true` or an error".into());
+    }
+    if sent.len() != expected.len() {
+        let shown: Vec<String> = sent.iter().map(|m| format!("{:?}: {:?}", topic_of(m), m.content)).collect();
+        wrong.push(format!("{} messages sent, expected {}: {shown:#?}", sent.len(), expected.len()));
+    }
+    for (message, want) in sent.iter().zip(&expected) {
+        match (&message.recipient, case.direct) {
+            (Recipient::Stream { topic, stream_name, .. }, false) => {
+                if topic != &want.topic {
+                    wrong.push(format!("topic\n  sent:     {topic:?}\n  expected: {:?}", want.topic));
+                }
+                if !stream.is_empty() && stream.parse::<u64>().is_err() && stream_name != stream {
+                    wrong.push(format!("sent to stream {stream_name}, expected {stream}"));
+                }
+            }
+            (Recipient::Direct { user_ids }, true) if user_ids == &vec![1, 2] => {}
+            (recipient, _) => wrong.push(format!("sent to {recipient:?}, direct = {}", case.direct)),
+        }
+        if message.content != want.content {
+            wrong.push(format!("content\n  sent:     {:?}\n  expected: {:?}", message.content, want.content));
+        }
+        let display_name = find(&suite.integration).unwrap().display_name();
+        if message.client != display_name {
+            wrong.push(format!("client {:?}, expected {display_name:?}", message.client));
+        }
+    }
+    if wrong.is_empty() { Ok(()) } else { Err(wrong.join("\n")) }
+}
+
+fn topic_of(message: &Message) -> Option<&str> {
+    match &message.recipient {
+        Recipient::Stream { topic, .. } => Some(topic),
+        Recipient::Direct { .. } => None,
+    }
 }
 
 #[tokio::test]
-async fn every_fixture_produces_its_exact_topic_and_message() {
-    let mut checked = 0;
-    for integration in INTEGRATIONS {
-        let files = fixtures(integration.name());
-        assert!(!files.is_empty(), "{} has no fixtures", integration.name());
-        for file in files {
-            let (services, sender) = world().await;
-            let expected_path = file.with_extension("expected.json");
-            let expected: Value = serde_json::from_str(
-                &std::fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display())),
-            )
-            .unwrap();
-            let (status, body) =
-                run(&services, &sender, integration.name(), &std::fs::read_to_string(&file).unwrap()).await;
-            let name = file.display().to_string();
-            assert_eq!(Some(u64::from(status)), expected["status"].as_u64(), "{name}: {body}");
-            let sent = messages(&services).await;
-            if let Some(code) = expected["code"].as_str() {
-                assert_eq!(body["code"], code, "{name}");
+async fn every_case_of_every_integration_holds() {
+    let mut failures = Vec::new();
+    let mut report = Vec::new();
+    for suite in suites() {
+        let mut counts = [[0_usize; 2]; 2];
+        for case in &suite.cases {
+            let result = check(&suite, case).await;
+            counts[usize::from(case.origin == Origin::Hookline)][usize::from(result.is_ok())] += 1;
+            if let Err(why) = result {
+                failures.push(format!("{}/{}:\n{why}", suite.integration, case.name));
             }
-            if let Some(msg) = expected["msg"].as_str() {
-                assert_eq!(body["msg"], msg, "{name}");
+        }
+        let [[zulip_failed, zulip_passed], [own_failed, own_passed]] = counts;
+        report.push(format!(
+            "{:<16} Zulip's cases {zulip_passed}/{}, Hookline's {own_passed}/{}",
+            suite.integration,
+            zulip_passed + zulip_failed,
+            own_passed + own_failed
+        ));
+    }
+    println!("{}", report.join("\n"));
+    assert!(failures.is_empty(), "{} cases failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// The preview sends nothing and shows what a delivery would send.
+#[tokio::test]
+async fn the_preview_of_every_case_shows_its_message_and_sends_nothing() {
+    let (services, sender) = world().await;
+    let mut previewed = 0;
+    for suite in suites() {
+        for case in suite.cases.iter().filter(|c| c.secret.is_none() && !c.direct) {
+            let expected = expected_messages(case);
+            let (status, body) = run(&services, &sender, &suite.integration, &case_event(&suite, case, true)).await;
+            let name = format!("{}/{}", suite.integration, case.name);
+            assert!(status < 500, "{name}: {status} {body}");
+            if let [only] = expected.as_slice() {
+                assert_eq!((status, body["topic"].as_str()), (200, Some(only.topic.as_str())), "{name}: {body}");
+                assert_eq!(body["content"].as_str(), Some(only.content.as_str()), "{name}");
+                previewed += 1;
             }
-            if let Some(topic) = expected["topic"].as_str() {
-                assert_eq!(sent.len(), 1, "{name}: {body}");
-                let Recipient::Stream { topic: sent_topic, stream_name, .. } = &sent[0].recipient else {
-                    panic!("{name}")
-                };
-                assert_eq!((sent_topic.as_str(), stream_name.as_str()), (topic, "dev"), "{name}");
-                assert_eq!(sent[0].content, expected["content"].as_str().unwrap(), "{name}");
-                assert_eq!(sent[0].client, integration.display_name());
-            } else {
-                // Ignored, unsupported or refused: nothing is sent
-                assert!(sent.is_empty(), "{name}: {sent:?}");
-            }
-            checked += 1;
         }
     }
-    assert!(checked >= INTEGRATIONS.len());
+    assert!(messages(&services).await.is_empty(), "a preview sends nothing");
+    assert!(previewed > 0);
+}
+
+#[test]
+fn every_registered_integration_has_its_folder_and_every_folder_is_registered() {
+    let mut folders: Vec<String> = suites().into_iter().map(|s| s.integration).collect();
+    let mut registered: Vec<String> = INTEGRATIONS.iter().map(|i| i.name().to_owned()).collect();
+    folders.sort();
+    registered.sort();
+    assert_eq!(folders, registered);
+    for suite in suites() {
+        assert!(!suite.cases.is_empty(), "{} has cases", suite.integration);
+        for case in &suite.cases {
+            if let Some(file) = &case.fixture {
+                assert!(suite.dir.join(file).is_file(), "{}/{}: {file} exists", suite.integration, case.name);
+            }
+        }
+    }
+}
+
+/// Every case's event, for the tests that start from real requests.
+fn seeds() -> Vec<(String, Vec<Value>, Vec<Vec<u8>>)> {
+    suites()
+        .into_iter()
+        .map(|suite| {
+            let events: Vec<Value> = suite
+                .cases
+                .iter()
+                .filter(|c| c.fixture.is_some())
+                .map(|c| serde_json::from_str(&case_event(&suite, c, false)).unwrap())
+                .collect();
+            let bodies = suite.cases.iter().filter(|c| c.fixture.is_some()).map(|c| suite.body(c)).collect();
+            (suite.integration, events, bodies)
+        })
+        .collect()
+}
+
+/// The event of `integration`'s first case with a fixture.
+fn first_event(integration: &str) -> Value {
+    let (_, events, _) = seeds().into_iter().find(|(name, _, _)| name == integration).expect("a suite");
+    events.into_iter().next().expect("a case with a fixture")
 }
 
 /// Bodies no integration should choke on.
@@ -173,16 +215,20 @@ fn garbage(original: &str) -> Vec<String> {
 #[tokio::test]
 async fn garbage_gets_a_clear_4xx_never_a_5xx_or_a_panic() {
     let (services, sender) = world().await;
-    for integration in INTEGRATIONS {
-        for file in fixtures(integration.name()) {
-            let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    for (integration, events, _) in seeds() {
+        for mut event in events {
             let original = event["body"].as_str().unwrap_or("{}").to_owned();
+            // Form-encoded fixtures carry their JSON in `payload=`; send garbage as JSON
+            let original = serde_urlencoded::from_str::<Vec<(String, String)>>(&original)
+                .ok()
+                .and_then(|f| f.into_iter().find(|(k, _)| k == "payload").map(|(_, v)| v))
+                .unwrap_or(original);
             // Form-encoded fixtures carry their JSON in `payload=`; send garbage as JSON
             event["headers"]["content-type"] = Value::from("application/json");
             for body in garbage(&original) {
                 event["body"] = Value::from(body.clone());
-                let (status, answer) = run(&services, &sender, integration.name(), &event.to_string()).await;
-                assert!(status < 500, "{} {}: {status} {answer} for {:.200}", integration.name(), file.display(), body);
+                let (status, answer) = run(&services, &sender, &integration, &event.to_string()).await;
+                assert!(status < 500, "{integration}: {status} {answer} for {body:.200}");
                 if status >= 400 {
                     assert!(answer["msg"].as_str().is_some_and(|m| !m.is_empty()), "a clear message: {answer}");
                 }
@@ -235,18 +281,7 @@ async fn randomized_bodies_for_every_integration_get_an_answer_never_a_5xx() {
     settings.rate_limits.auth_failures_per_address = None;
     let (services, sender) = world_with(settings).await;
     // Per integration: its name, its fixtures' events and their bodies (the seed corpus)
-    type Seeds = (&'static str, Vec<Value>, Vec<Vec<u8>>);
-    let fixtures: Vec<Seeds> = INTEGRATIONS
-        .iter()
-        .map(|integration| {
-            let events: Vec<Value> = fixtures(integration.name())
-                .iter()
-                .map(|file| serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap())
-                .collect();
-            let bodies = events.iter().map(|e| e["body"].as_str().unwrap_or("{}").as_bytes().to_vec()).collect();
-            (integration.name(), events, bodies)
-        })
-        .collect();
+    let fixtures = seeds();
     let huge_only_events =
         serde_json::to_string(&(0..2_000).map(|i| format!("event_{i}*")).collect::<Vec<_>>()).unwrap();
     let content_types =
@@ -291,8 +326,7 @@ async fn randomized_bodies_for_every_integration_get_an_answer_never_a_5xx() {
 #[tokio::test]
 async fn keys_events_filters_topics_and_missing_streams_behave_as_in_zulip() {
     let (services, sender) = world().await;
-    let file = fixtures("json").into_iter().next().expect("a json fixture");
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let event = first_event("json");
     let with_query = |query: &str| {
         let mut e = event.clone();
         e["rawQueryString"] = Value::from(query);
@@ -362,17 +396,59 @@ async fn keys_events_filters_topics_and_missing_streams_behave_as_in_zulip() {
 #[tokio::test]
 async fn a_bot_with_a_webhook_secret_is_refused_where_its_secret_cannot_be_checked() {
     let (services, sender) = world().await;
-    let mut service = services.store.get_service(1, 2).await.unwrap().expect("the bot's service");
-    let read_at = service.updated_at;
-    service.webhook_secret = Some("s3cret".into());
-    service.updated_at = read_at + 1;
-    services.store.update_service(&service, read_at).await.unwrap();
+    set_webhook_secret(&services, "s3cret").await;
     for integration in ["json", "slack_incoming", "grafana", "alertmanager"] {
-        let file = fixtures(integration).into_iter().next().expect("a fixture");
-        let event = std::fs::read_to_string(&file).unwrap();
+        let event = first_event(integration).to_string();
         let (status, body) = run(&services, &sender, integration, &event).await;
         assert_eq!(status, 401, "{integration}: {body}");
         assert_eq!(body["result"], "error", "{integration}");
     }
     assert!(messages(&services).await.is_empty(), "nothing was sent unsigned");
+}
+
+/// Topics and content are cut by the framework, for every integration, as Zulip cuts them:
+/// a topic to 60 characters ending `...`, content to 10,000 ending `[message truncated]`.
+#[tokio::test]
+async fn long_topics_and_messages_are_cut_as_zulip_cuts_them() {
+    let (services, sender) = world().await;
+    let mut issue: Value = serde_json::from_str(
+        &std::fs::read_to_string(cases::integrations_dir().join("github/fixtures/issues_opened.json")).unwrap(),
+    )
+    .unwrap();
+    issue["issue"]["title"] = Value::from("é".repeat(300));
+    issue["issue"]["body"] = Value::from("ü".repeat(12_000));
+    let headers = [
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("x-github-event".to_owned(), "issues".to_owned()),
+    ];
+    let query = [("api_key".to_owned(), BOT_KEY.to_owned()), ("stream".to_owned(), "dev".to_owned())];
+    let event = cases::gateway_event("/api/v1/external/github", &query, &headers, issue.to_string().as_bytes());
+    let (status, body) = run(&services, &sender, "github", &event).await;
+    assert_eq!(status, 200, "{body}");
+    let sent = messages(&services).await;
+    let [message] = sent.as_slice() else { panic!("{sent:?}") };
+    let topic = topic_of(message).unwrap();
+    assert_eq!(topic.chars().count(), 60, "{topic}");
+    assert!(topic.ends_with("..."), "{topic}");
+    assert_eq!(message.content.chars().count(), 10_000);
+    assert!(message.content.ends_with("\n[message truncated]"), "{}", &message.content[message.content.len() - 40..]);
+}
+
+/// The API Gateway events in `events/incoming/` (for `cargo lambda invoke --data-file`) are
+/// accepted by the integration their path names.
+#[tokio::test]
+async fn the_invoke_examples_in_events_are_accepted() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/incoming");
+    let mut checked = 0;
+    for file in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+        let (services, sender) = world().await;
+        let text = std::fs::read_to_string(&file).unwrap();
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let integration = event["rawPath"].as_str().unwrap().trim_start_matches("/api/v1/external/").to_owned();
+        let (status, body) = run(&services, &sender, &integration, &text).await;
+        assert_eq!(status, 200, "{}: {body}", file.display());
+        assert_eq!(messages(&services).await.len(), 1, "{}", file.display());
+        checked += 1;
+    }
+    assert!(checked >= 2);
 }

@@ -16,7 +16,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, list, optional_text};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, optional_text};
 
 /// Alerts shown in one message; the rest are counted.
 const MAX_ALERTS: usize = 20;
@@ -83,7 +83,7 @@ impl Integration for Alertmanager {
         };
         Ok(Handled {
             event: event.into(),
-            outcome: Outcome::Message { topic: topic(body), content: fit_content(sections.join("\n\n")) },
+            outcome: Outcome::Message { topic: topic(body), content: sections.join("\n\n") },
         })
     }
 

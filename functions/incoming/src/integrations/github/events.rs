@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::fields::{action, flag, numbered_topic, opt_text, present, repo_name, required_flag, sender};
 use super::format::{COMMITS_LIMIT, Commit, Notice, end_sentence, push_commits, quote, short_sha};
-use crate::integration::{IntegrationError, Outcome, fit_topic, list, number, text};
+use crate::integration::{IntegrationError, Outcome, list, number, text};
 
 type Result<T> = std::result::Result<T, IntegrationError>;
 
@@ -153,7 +153,7 @@ fn unsupported(event: &str, body: &Value) -> IntegrationError {
 }
 
 fn message(topic: &str, content: String) -> Outcome {
-    Outcome::Message { topic: fit_topic(topic), content }
+    Outcome::Message { topic: topic.to_owned(), content }
 }
 
 fn ping(body: &Value) -> Result<Outcome> {

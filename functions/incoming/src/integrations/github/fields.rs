@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::integration::{IntegrationError, fit_topic, number, text};
+use crate::integration::{IntegrationError, number, text};
 
 /// The text at `pointer`, `None` when it is missing or null, Malformed for another type.
 pub(super) fn opt_text<'v>(body: &'v Value, pointer: &str) -> Result<Option<&'v str>, IntegrationError> {
@@ -55,5 +55,5 @@ pub(super) fn numbered_topic(body: &Value, kind: &str, item: &str) -> Result<Str
     let repo = repo_name(body)?;
     let id = number(body, &format!("{item}/number"))?;
     let title = text(body, &format!("{item}/title"))?;
-    Ok(fit_topic(&format!("{repo} / {kind} #{id} {title}")))
+    Ok(format!("{repo} / {kind} #{id} {title}"))
 }

@@ -21,14 +21,11 @@ mod format;
 #[cfg(test)]
 mod tests;
 
-#[cfg(test)]
-use crate::integration::MAX_CONTENT_CHARS;
 use hmac::{Hmac, Mac};
 use hookline_model::credentials::secrets_equal;
 use sha2::Sha256;
 
-use crate::integration::fit_content;
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload};
+use crate::integration::{Handled, Integration, IntegrationError, Payload};
 
 const EVENT_HEADER: &str = "X-GitHub-Event";
 const SIGNATURE_HEADER: &str = "x-hub-signature-256";
@@ -58,10 +55,6 @@ impl Integration for Github {
             return Err(IntegrationError::Malformed("expected a JSON object".into()));
         }
         let (event, outcome) = events::dispatch(event, payload.body)?;
-        let outcome = match outcome {
-            Outcome::Message { topic, content } => Outcome::Message { topic, content: fit_content(content) },
-            Outcome::Ignore => Outcome::Ignore,
-        };
         Ok(Handled { event, outcome })
     }
 

@@ -13,7 +13,7 @@ mod tests;
 use hookline_model::credentials::secrets_equal;
 use serde_json::Value;
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, optional_text, text};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, optional_text, text};
 
 pub struct Gitlab;
 
@@ -45,7 +45,7 @@ impl Integration for Gitlab {
             return Err(IntegrationError::Unsupported { event, integration: "GitLab" });
         };
         let (topic, content) = render(body)?;
-        Ok(Handled { event, outcome: Outcome::Message { topic, content: fit_content(content) } })
+        Ok(Handled { event, outcome: Outcome::Message { topic, content } })
     }
 
     fn verify(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {

@@ -13,9 +13,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 
-use crate::integration::{
-    Handled, Integration, IntegrationError, Outcome, Payload, fit_content, list, optional_text, text,
-};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, optional_text, text};
 
 /// Alerts shown in one message; the rest are counted.
 pub const MAX_ALERTS: usize = 20;
@@ -44,7 +42,7 @@ impl Integration for Grafana {
         }
         let (event, topic, content) = if body.get("alerts").is_some() { alerting(body)? } else { legacy(body)? };
         let topic = if topic.trim().is_empty() { "Grafana".to_owned() } else { topic.trim().to_owned() };
-        Ok(Handled { event, outcome: Outcome::Message { topic, content: fit_content(content) } })
+        Ok(Handled { event, outcome: Outcome::Message { topic, content } })
     }
 
     fn sample(&self) -> (Option<&'static str>, &'static str) {

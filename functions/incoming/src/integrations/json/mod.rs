@@ -45,7 +45,7 @@ mod tests {
     use super::*;
 
     fn handle(body: &Value) -> Outcome {
-        Json.handle(&Payload { event_type: None, headers: &[], body, raw: b"" }).unwrap().outcome
+        Json.handle(&Payload { params: &[], event_type: None, headers: &[], body, raw: b"" }).unwrap().outcome
     }
 
     #[test]

@@ -10,9 +10,7 @@ mod tests;
 
 use serde_json::{Value, json};
 
-use crate::integration::{
-    Handled, Integration, IntegrationError, Outcome, Payload, fit_content, list, optional_text, text,
-};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, optional_text, text};
 
 pub use mrkdwn::to_markdown;
 
@@ -73,11 +71,8 @@ impl Integration for SlackIncoming {
         pieces.extend(rendered_blocks);
         pieces.extend(render_each(attachments, MAX_ATTACHMENTS, render_attachment)?);
         let content = join(pieces);
-        let outcome = if content.is_empty() {
-            Outcome::Ignore
-        } else {
-            Outcome::Message { topic: topic.to_owned(), content: fit_content(content) }
-        };
+        let outcome =
+            if content.is_empty() { Outcome::Ignore } else { Outcome::Message { topic: topic.to_owned(), content } };
         Ok(Handled { event: "message".into(), outcome })
     }
 

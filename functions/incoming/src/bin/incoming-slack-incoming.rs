@@ -1,6 +1,0 @@
-//! The `slack_incoming` integration as its own Lambda function.
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    hookline_incoming::lambda::run("slack_incoming").await
-}
