@@ -132,21 +132,11 @@ async fn run(
     {
         integration.verify(&secret, &payload).map_err(integration_error)?;
     }
-    let Handled { event, outcome } = integration.handle(&payload).map_err(integration_error)?;
+    let (event, messages) = render(integration, &payload).map_err(integration_error)?;
     let only: Option<Vec<String>> = json_list(query.first("only_events"), "only_events")?;
     let exclude: Option<Vec<String>> = json_list(query.first("exclude_events"), "exclude_events")?;
     let wanted = only.as_ref().is_none_or(|patterns| patterns.iter().any(|p| wildcard_match(p, &event)))
         && !exclude.as_ref().is_some_and(|patterns| patterns.iter().any(|p| wildcard_match(p, &event)));
-    let messages = match outcome {
-        Outcome::Message { topic, content } => vec![(topic, content)],
-        Outcome::Messages(messages) => messages,
-        Outcome::Ignore => Vec::new(),
-    };
-    let url_topic = query.first("topic").filter(|t| !t.trim().is_empty());
-    let messages: Vec<(String, String)> = messages
-        .into_iter()
-        .map(|(topic, content)| (fit_topic(url_topic.unwrap_or(&topic)), fit_content(content)))
-        .collect();
     if dry_run {
         let Some((topic, content)) = messages.first() else {
             return Ok(Sent::Preview(json!({"event": event, "ignored": true})));
@@ -211,6 +201,30 @@ async fn send(
     }
 }
 
+/// What `payload` becomes: its event's name and the messages it sends, each `(topic, content)`
+/// with the URL's `topic` in place of the integration's and both cut as Zulip cuts them. Pure:
+/// the delivery, the preview and the chat test all go through here.
+///
+/// # Errors
+/// The integration's refusal of the payload.
+pub fn render(
+    integration: &dyn Integration,
+    payload: &Payload<'_>,
+) -> Result<(String, Vec<(String, String)>), IntegrationError> {
+    let Handled { event, outcome } = integration.handle(payload)?;
+    let messages = match outcome {
+        Outcome::Message { topic, content } => vec![(topic, content)],
+        Outcome::Messages(messages) => messages,
+        Outcome::Ignore => Vec::new(),
+    };
+    let url_topic = payload.url_topic();
+    let messages = messages
+        .into_iter()
+        .map(|(topic, content)| (fit_topic(url_topic.unwrap_or(&topic)), fit_content(content)))
+        .collect();
+    Ok((event, messages))
+}
+
 /// Authenticates the bot and reads the body.
 async fn read(services: &Services, request: &Request, api_key: Option<&str>) -> Result<Incoming, ApiError> {
     let raw = request.body().as_ref().to_vec();
@@ -239,7 +253,7 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
 }
 
 /// JSON, or a form (with the JSON in `payload=` when there is one), as one JSON document.
-fn parse_body(content_type: &str, raw: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn parse_body(content_type: &str, raw: &[u8]) -> Result<Value, ApiError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
@@ -279,7 +293,7 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     true
 }
 
-fn integration_error(e: IntegrationError) -> ApiError {
+pub(crate) fn integration_error(e: IntegrationError) -> ApiError {
     match e {
         IntegrationError::Unsupported { .. } => {
             ApiError::new(StatusCode::OK, "UNSUPPORTED_WEBHOOK_EVENT_TYPE", e.to_string())

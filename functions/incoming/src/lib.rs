@@ -3,6 +3,7 @@
 //! that runs one behind API Gateway ([`http`]), and the catalogue of them all ([`catalog`]).
 
 pub mod catalog;
+pub mod chat;
 pub mod http;
 pub mod integration;
 pub mod integrations;

@@ -16,6 +16,8 @@ use hookline_edge::{ApiError, HttpResponse, Request, Services};
 use hookline_messaging::format::message_json;
 use hookline_messaging::history::{self, Anchor, HistoryError};
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
+use hookline_model::user::BotType;
+use hookline_model::{Message, Recipient};
 use serde_json::{Value, json};
 
 /// The function's state, built once per cold start.
@@ -86,7 +88,41 @@ impl MessagesApp {
             duplicate = sent.duplicate,
             "message sent"
         );
+        if !sent.duplicate && !caller.user.is_bot() {
+            self.answer_incoming_bots(caller, &sent.message).await;
+        }
         Ok(json!({"id": sent.message.id}))
+    }
+
+    /// An incoming-webhook bot in a direct message answers it in the same thread: its owner can
+    /// test integrations there (`hookline_incoming::chat`). The person's message is stored
+    /// whatever happens here; an answer that cannot be sent is logged.
+    async fn answer_incoming_bots(&self, caller: &Caller, message: &Message) {
+        let Recipient::Direct { user_ids } = &message.recipient else { return };
+        let directory = match self.sender.directory(&caller.realm).await {
+            Ok(directory) => directory,
+            Err(e) => {
+                tracing::warn!(message = message.id, error = %e, "incoming bots' answers not sent");
+                return;
+            }
+        };
+        let bots = user_ids.iter().filter_map(|id| directory.user(*id)).filter(|user| {
+            user.id != caller.user.id && user.is_active && user.bot_type == Some(BotType::IncomingWebhook)
+        });
+        for bot in bots {
+            let answer = SendRequest {
+                realm: caller.realm.clone(),
+                sender: bot.clone(),
+                destination: Destination::Thread(message.recipient.clone()),
+                content: hookline_incoming::chat::answer(&caller.realm, bot, &caller.user, &message.content),
+                client: "Hookline".into(),
+                idempotency_key: None,
+                reply_to: None,
+            };
+            if let Err(e) = self.sender.send(answer).await {
+                tracing::warn!(message = message.id, bot = bot.id, error = %e, "incoming bot's answer not sent");
+            }
+        }
     }
 
     async fn read(&self, caller: &Caller, request: &Request) -> Result<Value, ApiError> {

@@ -157,3 +157,78 @@ async fn slacks_sdk_github_and_the_loop_guard_on_the_local_stack() {
             .clone();
     assert_eq!(before, after, "the preview sent nothing");
 }
+
+/// The newest `n` messages the client can see, oldest first, as raw Markdown.
+async fn newest(client: &crate::support::Client, n: usize) -> Vec<Value> {
+    let n = n.to_string();
+    let page = client
+        .send("GET", "/api/v1/messages", &[("anchor", "newest"), ("num_before", &n), ("apply_markdown", "false")])
+        .await
+        .ok();
+    page["messages"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn the_owner_tests_integrations_by_dm_with_the_incoming_bot() {
+    let stack = Stack::start(&["--demo", "--allow-private-endpoints"]);
+    let (email, api_key) = stack.demo_credentials();
+    let owner = stack.client().as_user(&email, &api_key);
+    let hooks =
+        owner.post("/api/v1/bots", &[("full_name", "Hooks"), ("short_name", "hooks"), ("bot_type", "2")]).await.ok();
+    let echo = owner
+        .post(
+            "/api/v1/bots",
+            &[
+                ("full_name", "Echo Bot"),
+                ("short_name", "echo"),
+                ("bot_type", "3"),
+                ("payload_url", "http://127.0.0.1:9/"),
+            ],
+        )
+        .await
+        .ok();
+    let ada = owner.post("/api/v1/users", &[("email", "ada@demo.example"), ("full_name", "Ada")]).await.ok();
+    let ada = stack.client().as_user(ada["email"].as_str().unwrap(), ada["api_key"].as_str().unwrap());
+    let hooks_email = hooks["email"].as_str().unwrap();
+    let dm = |client: &crate::support::Client, content: String| {
+        let client = client.clone();
+        let to = json!([hooks_email]).to_string();
+        async move { client.post("/api/v1/messages", &[("type", "private"), ("to", &to), ("content", &content)]).await.ok() }
+    };
+
+    // A preview in the DM: the topic and the message, mentioning the outgoing bot, sent nowhere else
+    let body = r#"{"zen": "Speak like a human.", "hook_id": 1, "sender": {"login": "octocat"}, "repository": {"full_name": "octo/hello", "name": "hello"}}"#;
+    dm(&owner, format!("!webhook test /github ping {body}")).await;
+    dm(&owner, "!webhook test /json {\"note\": \"@**Echo Bot** deploy done\"}".into()).await;
+    dm(&owner, "!webstatus".into()).await;
+    dm(&ada, "!webstatus".into()).await;
+    dm(&owner, "what can you do?".into()).await;
+    let messages = newest(&owner, 20).await;
+    let from_hooks: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["sender_id"] == hooks["user_id"])
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(from_hooks.len(), 4, "one answer to each of the owner's messages: {from_hooks:#?}");
+    assert!(
+        from_hooks[0].starts_with("The github webhook would send (event `ping`):\n\n**Topic:** hello"),
+        "{}",
+        from_hooks[0]
+    );
+    assert!(from_hooks[1].contains("@**Echo Bot** deploy done"), "{}", from_hooks[1]);
+    assert!(from_hooks[2].contains("/api/v1/external/github?api_key=****"), "{}", from_hooks[2]);
+    assert!(!from_hooks[2].contains(hooks["api_key"].as_str().unwrap()), "the key is masked");
+    assert_eq!(from_hooks[3], hookline_incoming::chat::USAGE);
+    for message in messages.iter().filter(|m| m["sender_id"] == hooks["user_id"]) {
+        assert_eq!(message["type"], "private", "answers stay in the DM: {message}");
+    }
+    let ada_sees = newest(&ada, 5).await;
+    let to_ada = ada_sees.iter().filter(|m| m["sender_id"] == hooks["user_id"]).collect::<Vec<_>>();
+    assert_eq!(to_ada.len(), 1);
+    assert!(to_ada[0]["content"].as_str().unwrap().starts_with("Only this bot's owner"), "{}", to_ada[0]);
+
+    // Nothing triggered the outgoing bot mentioned in a preview
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let log = owner.get(&format!("/api/v1/bots/{}/deliveries", echo["user_id"])).await.ok();
+    assert_eq!(log["deliveries"], json!([]));
+}
