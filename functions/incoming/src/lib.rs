@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod chat;
+pub mod git;
 pub mod http;
 pub mod integration;
 pub mod integrations;
