@@ -4,6 +4,7 @@ use crate::integration::Integration;
 
 pub mod alertmanager;
 pub mod github;
+pub mod githubsponsors;
 pub mod gitlab;
 pub mod grafana;
 pub mod json;
@@ -14,6 +15,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &json::Json,
     &slack_incoming::SlackIncoming,
     &github::Github,
+    &githubsponsors::GithubSponsors,
     &gitlab::Gitlab,
     &grafana::Grafana,
     &alertmanager::Alertmanager,

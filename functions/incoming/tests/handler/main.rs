@@ -120,7 +120,10 @@ async fn every_case_of_every_integration_holds() {
 /// The preview sends nothing and shows what a delivery would send.
 #[tokio::test]
 async fn the_preview_of_every_case_shows_its_message_and_sends_nothing() {
-    let (services, sender) = world().await;
+    // Without the per-user rate limit: every case previews through the one bot
+    let mut settings = Settings::default();
+    settings.rate_limits.per_user = None;
+    let (services, sender) = world_with(settings).await;
     let mut previewed = 0;
     for suite in suites() {
         for case in suite.cases.iter().filter(|c| c.secret.is_none() && !c.direct) {

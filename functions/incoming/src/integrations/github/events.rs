@@ -1,107 +1,141 @@
-//! One function per GitHub event: what Zulip's `zerver/webhooks/github/view.py` posts for it.
+//! One function per event Zulip's GitHub integration formats (`zerver/webhooks/github/view.py`):
+//! GitHub's header event, refined by the payload into Zulip's event name, a topic and a body.
 
 use serde_json::Value;
 
-use super::fields::{action, flag, numbered_topic, opt_text, present, repo_name, required_flag, sender};
-use super::format::{COMMITS_LIMIT, Commit, Notice, end_sentence, push_commits, quote, short_sha};
+use super::fields::{action, opt_text, present, repo_name, required_flag, sender};
+use crate::git::{
+    Commit, PullRequestEvent, commits_comment_action_message, content_message, is_branch_name_notifiable,
+    issue_labeled_or_unlabeled_event_message, issue_milestoned_or_demilestoned_event_message,
+    push_commits_event_message, push_tag_event_message, release_event_message, short_sha, topic_with_branch,
+    topic_with_pr_or_issue_info,
+};
 use crate::integration::{IntegrationError, Outcome, list, number, text};
 
 type Result<T> = std::result::Result<T, IntegrationError>;
+
+/// Zulip's event names (what `only_events` / `exclude_events` select): the ones that produce a
+/// message, GitHub Sponsors' among them.
+const MESSAGE_EVENTS: &[&str] = &[
+    "commit_comment",
+    "closed_pull_request",
+    "create",
+    "check_run",
+    "delete",
+    "deployment",
+    "deployment_status",
+    "discussion",
+    "discussion_comment",
+    "fork",
+    "gollum",
+    "issue_comment",
+    "issue_labeled_or_unlabeled",
+    "issue_milestoned_or_demilestoned",
+    "issues_opened_via_transfer",
+    "issues_transferred",
+    "issues",
+    "member",
+    "membership",
+    "opened_pull_request",
+    "updated_pull_request",
+    "assigned_or_unassigned_pull_request",
+    "page_build",
+    "ping",
+    "public",
+    "pull_request_ready_for_review",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "pull_request_review_requested",
+    "pull_request_auto_merge",
+    "locked_or_unlocked_pull_request",
+    "push_commits",
+    "push_tags",
+    "release",
+    "repository",
+    "star",
+    "status",
+    "team",
+    "team_add",
+    "watch",
+    "cancelled",
+    "created",
+    "edited",
+    "pending_cancellation",
+    "pending_tier_change",
+    "tier_changed",
+    // Not in Zulip: GitHub Actions runs, worded like a check run.
+    "workflow_run",
+];
+
+/// GitHub Sponsors' events, all in the topic `sponsors`.
+pub(super) const SPONSORS_EVENTS: &[&str] =
+    &["cancelled", "created", "edited", "pending_cancellation", "pending_tier_change", "tier_changed"];
 
 /// Events GitHub sends that Zulip knowingly drops.
 const IGNORED_EVENTS: &[&str] =
     &["check_suite", "label", "meta", "milestone", "organization", "project_card", "repository_vulnerability_alert"];
 
 /// Pull request actions Zulip knowingly drops.
-const IGNORED_PULL_REQUEST_ACTIONS: &[&str] = &["converted_to_draft", "labeled", "unlabeled", "review_request_removed"];
+const IGNORED_PULL_REQUEST_ACTIONS: &[&str] =
+    &["approved", "converted_to_draft", "labeled", "review_request_removed", "unlabeled"];
 
-/// Issue actions that produce a message (GitHub's documented ones, less `typed`/`untyped`).
-const ISSUE_ACTIONS: &[&str] = &[
-    "opened",
-    "edited",
-    "deleted",
-    "closed",
-    "reopened",
-    "assigned",
-    "unassigned",
-    "labeled",
-    "unlabeled",
-    "milestoned",
-    "demilestoned",
-    "locked",
-    "unlocked",
-    "pinned",
-    "unpinned",
-    "transferred",
-];
+/// Team actions Zulip knowingly drops.
+const IGNORED_TEAM_ACTIONS: &[&str] = &["added_to_repository", "created", "deleted", "removed_from_repository"];
 
-const RELEASE_ACTIONS: &[&str] =
-    &["published", "unpublished", "created", "edited", "deleted", "prereleased", "released"];
-
-/// Every event name [`dispatch`] can return, for `only_events` and `exclude_events`.
+/// Every event name [`dispatch`] can return: Zulip's names for what becomes a message, and
+/// GitHub's header event for what is dropped (`push` to an unwatched branch, a `check_run`
+/// still running, `check_suite`…).
 pub(super) const EVENT_TYPES: &[&str] = &[
-    "ping",
-    "push",
-    "create",
-    "delete",
-    "fork",
-    "star",
-    "watch",
-    "public",
-    "member",
-    "gollum",
     "commit_comment",
-    "status",
+    "closed_pull_request",
+    "create",
+    "check_run",
+    "delete",
     "deployment",
     "deployment_status",
-    "check_run",
-    "workflow_run",
+    "discussion",
+    "discussion_comment",
+    "fork",
+    "gollum",
     "issue_comment",
-    "pull_request_review_comment",
-    "pull_request_review_submitted",
-    "pull_request_review_edited",
-    "pull_request_review_dismissed",
-    "pull_request_opened",
-    "pull_request_reopened",
-    "pull_request_edited",
-    "pull_request_synchronize",
-    "pull_request_closed",
-    "pull_request_merged",
-    "pull_request_assigned",
-    "pull_request_unassigned",
-    "pull_request_review_requested",
-    "pull_request_ready_for_review",
-    "pull_request_locked",
-    "pull_request_unlocked",
-    "pull_request_auto_merge_enabled",
-    "pull_request_auto_merge_disabled",
-    "pull_request_converted_to_draft",
-    "pull_request_labeled",
-    "pull_request_unlabeled",
-    "pull_request_review_request_removed",
-    "issues_opened",
-    "issues_edited",
-    "issues_deleted",
-    "issues_closed",
-    "issues_reopened",
-    "issues_assigned",
-    "issues_unassigned",
-    "issues_labeled",
-    "issues_unlabeled",
-    "issues_milestoned",
-    "issues_demilestoned",
-    "issues_locked",
-    "issues_unlocked",
-    "issues_pinned",
-    "issues_unpinned",
+    "issue_labeled_or_unlabeled",
+    "issue_milestoned_or_demilestoned",
+    "issues_opened_via_transfer",
     "issues_transferred",
-    "release_published",
-    "release_unpublished",
-    "release_created",
-    "release_edited",
-    "release_deleted",
-    "release_prereleased",
-    "release_released",
+    "issues",
+    "member",
+    "membership",
+    "opened_pull_request",
+    "updated_pull_request",
+    "assigned_or_unassigned_pull_request",
+    "page_build",
+    "ping",
+    "public",
+    "pull_request_ready_for_review",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "pull_request_review_requested",
+    "pull_request_auto_merge",
+    "locked_or_unlocked_pull_request",
+    "push_commits",
+    "push_tags",
+    "release",
+    "repository",
+    "star",
+    "status",
+    "team",
+    "team_add",
+    "watch",
+    "cancelled",
+    "created",
+    "edited",
+    "pending_cancellation",
+    "pending_tier_change",
+    "tier_changed",
+    "workflow_run",
+    "pull_request",
+    "pull_request_review",
+    "push",
     "check_suite",
     "label",
     "meta",
@@ -111,100 +145,589 @@ pub(super) const EVENT_TYPES: &[&str] = &[
     "repository_vulnerability_alert",
 ];
 
+/// The URL's options, as Zulip's view reads them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Options<'a> {
+    /// `branches`: only pushes to these (comma-separated) branches.
+    pub branches: Option<&'a str>,
+    /// `ignore_private_repositories=true`: drop every event of a private repository.
+    pub ignore_private: bool,
+    /// The URL fixes the topic: the item's title moves into the message.
+    pub include_title: bool,
+}
+
 /// The event's name (see [`EVENT_TYPES`]) and what it becomes.
-pub(super) fn dispatch(event: &str, body: &Value) -> Result<(String, Outcome)> {
-    let outcome = match event {
-        "pull_request" => return pull_request(body),
-        "pull_request_review" => return pull_request_review(body),
-        "issues" => return issues(body),
-        "release" => return release(body),
-        "ping" => ping(body)?,
-        "push" => push(body)?,
-        "create" => created_or_deleted(body, "created")?,
-        "delete" => created_or_deleted(body, "deleted")?,
-        "fork" => fork(body)?,
-        "star" => star(body)?,
-        "watch" => watch(body)?,
-        "public" => public(body)?,
-        "member" => member(body)?,
-        "gollum" => gollum(body)?,
-        "commit_comment" => commit_comment(body)?,
-        "status" => status(body)?,
-        "deployment" => deployment(body)?,
-        "deployment_status" => deployment_status(body)?,
-        "check_run" => check_run(body)?,
-        "workflow_run" => workflow_run(body)?,
-        "issue_comment" => issue_comment(body)?,
-        "pull_request_review_comment" => pull_request_review_comment(body)?,
-        ignored if IGNORED_EVENTS.contains(&ignored) => Outcome::Ignore,
-        _ => return Err(unsupported(event, body)),
+pub(super) fn dispatch(header: &str, body: &Value, options: Options<'_>) -> Result<(String, Outcome)> {
+    if options.ignore_private && present(body, "/repository") && required_flag(body, "/repository/private")? {
+        return Ok((header.to_owned(), Outcome::Ignore));
+    }
+    // An edit that left a comment's text as it was (GitHub sends those too); discussion
+    // comments excepted.
+    if header.contains("comment")
+        && !header.contains("discussion")
+        && opt_text(body, "/action")? == Some("edited")
+        && opt_text(body, "/changes/body/from")?
+            .is_some_and(|old| Some(old) == opt_text(body, "/comment/body").ok().flatten())
+    {
+        return Ok((header.to_owned(), Outcome::Ignore));
+    }
+    let Some(event) = zulip_event(header, body, options.branches)? else {
+        return Ok((header.to_owned(), Outcome::Ignore));
     };
-    Ok((event.to_owned(), outcome))
+    let topic = topic(body, &event)?;
+    let content = content(&event, body, options.include_title)?;
+    Ok((event, Outcome::Message { topic, content }))
 }
 
-/// Zulip names an unsupported event `event:action`.
-fn unsupported(event: &str, body: &Value) -> IntegrationError {
-    let name = match body.get("action").and_then(Value::as_str) {
-        Some(action) => format!("{event}:{action}"),
-        None => event.to_owned(),
+/// Zulip's name for the event, `None` for one it drops, unsupported for one it does not know.
+fn zulip_event(header: &str, body: &Value, branches: Option<&str>) -> Result<Option<String>> {
+    let named = |name: &str| Ok(Some(name.to_owned()));
+    match header {
+        "pull_request" => {
+            let action = action(body)?;
+            match action {
+                "opened" | "reopened" => return named("opened_pull_request"),
+                "synchronize" | "edited" => return named("updated_pull_request"),
+                "assigned" | "unassigned" => return named("assigned_or_unassigned_pull_request"),
+                "closed" => return named("closed_pull_request"),
+                "review_requested" => return named("pull_request_review_requested"),
+                "ready_for_review" => return named("pull_request_ready_for_review"),
+                "locked" | "unlocked" => return named("locked_or_unlocked_pull_request"),
+                "auto_merge_enabled" | "auto_merge_disabled" => return named("pull_request_auto_merge"),
+                ignored if IGNORED_PULL_REQUEST_ACTIONS.contains(&ignored) => return Ok(None),
+                _ => {}
+            }
+        }
+        "pull_request_review" => {
+            // GitHub follows a review with an "edited" event that changes nothing.
+            let no_changes = body.get("changes").is_none_or(|c| c.as_object().is_none_or(serde_json::Map::is_empty));
+            if action(body)? == "edited" && no_changes {
+                return Ok(None);
+            }
+            return named("pull_request_review");
+        }
+        "push" => {
+            let git_ref = text(body, "/ref")?;
+            if git_ref.starts_with("refs/heads/gh-readonly-queue/") {
+                // The merge queue's temporary branches.
+                return Ok(None);
+            }
+            if let Some(branch) = git_ref.strip_prefix("refs/heads/") {
+                if !is_branch_name_notifiable(branch, branches) {
+                    return Ok(None);
+                }
+                return named("push_commits");
+            }
+            return named("push_tags");
+        }
+        "check_run" => {
+            if text(body, "/check_run/status")? != "completed" {
+                return Ok(None);
+            }
+            return named("check_run");
+        }
+        "workflow_run" => {
+            if text(body, "/workflow_run/status")? != "completed" {
+                return Ok(None);
+            }
+            return named("workflow_run");
+        }
+        "team" => {
+            let action = action(body)?;
+            if action == "edited" {
+                return named("team");
+            }
+            if IGNORED_TEAM_ACTIONS.contains(&action) {
+                return Ok(None);
+            }
+            return Err(unsupported(format!("unsupported team action {action}")));
+        }
+        "issues" => {
+            let action = action(body)?;
+            return match action {
+                "labeled" | "unlabeled" => named("issue_labeled_or_unlabeled"),
+                "milestoned" | "demilestoned" => named("issue_milestoned_or_demilestoned"),
+                "transferred" => named("issues_transferred"),
+                "opened" if truthy(body, "/changes/old_issue") => named("issues_opened_via_transfer"),
+                _ => named("issues"),
+            };
+        }
+        // GitHub Sponsors names the change in the action of a `sponsorship` event.
+        "sponsorship" => {
+            let action = action(body)?;
+            if SPONSORS_EVENTS.contains(&action) {
+                return named(action);
+            }
+        }
+        known if MESSAGE_EVENTS.contains(&known) => return named(known),
+        ignored if IGNORED_EVENTS.contains(&ignored) => return Ok(None),
+        _ => {}
+    }
+    let action = match body.get("action") {
+        None => "???",
+        Some(value) => value.as_str().ok_or_else(|| IntegrationError::Malformed("expected text at /action".into()))?,
     };
+    Err(unsupported(format!("{header}:{action}")))
+}
+
+fn unsupported(event: String) -> IntegrationError {
     // The name is echoed in the reply: keep a sender's garbage from making it long.
-    IntegrationError::Unsupported { event: name.chars().take(100).collect(), integration: "GitHub" }
+    IntegrationError::Unsupported { event: event.chars().take(100).collect(), integration: "GitHub" }
 }
 
-fn message(topic: &str, content: String) -> Outcome {
-    Outcome::Message { topic: topic.to_owned(), content }
-}
-
-fn ping(body: &Value) -> Result<Outcome> {
-    let user = sender(body)?;
-    // A hook on an organization has no repository: its topic is the organization.
-    let topic = if present(body, "/repository") { repo_name(body)? } else { text(body, "/organization/login")? };
-    Ok(message(topic, format!("GitHub webhook has been successfully configured by {user}.")))
-}
-
-fn push(body: &Value) -> Result<Outcome> {
-    let git_ref = text(body, "/ref")?;
-    if git_ref.starts_with("refs/heads/gh-readonly-queue/") {
-        // The merge queue's temporary branches.
-        return Ok(Outcome::Ignore);
+/// Whether `pointer` holds something Python counts as true (not null, false, 0, "", [] or {}).
+fn truthy(body: &Value, pointer: &str) -> bool {
+    match body.pointer(pointer) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
     }
-    let user = sender(body)?;
-    let repo = repo_name(body)?;
-    let deleted = flag(body, "/deleted")?;
-    let Some(branch) = git_ref.strip_prefix("refs/heads/") else {
-        let tag = git_ref.strip_prefix("refs/tags/").unwrap_or(git_ref);
-        let verb = if deleted { "removed" } else { "pushed" };
-        return Ok(message(repo, end_sentence(format!("{user} {verb} tag {tag}"))));
-    };
-    let topic = format!("{repo} / {branch}");
-    let compare = opt_text(body, "/compare")?.unwrap_or_default();
-    let forced = flag(body, "/forced")?;
-    let commits = commits(body)?;
-    if !commits.is_empty() {
-        return Ok(message(&topic, push_commits(user, compare, branch, &commits, forced)));
+}
+
+/// Zulip's topic for the event.
+fn topic(body: &Value, event: &str) -> Result<String> {
+    if event.contains("pull_request") {
+        return item_topic(body, "PR", "/pull_request");
     }
-    let verb = if deleted {
-        "deleted"
-    } else if forced {
-        "force pushed"
-    } else if flag(body, "/created")? {
-        "pushed"
-    } else {
-        // No new commits, and the branch was neither created, deleted nor rewritten.
-        return Ok(Outcome::Ignore);
+    if event.starts_with("issue") {
+        return item_topic(body, comment_kind(body), "/issue");
+    }
+    if event.starts_with("deployment") {
+        return Ok(format!("{} / Deployment on {}", repo_name(body)?, text(body, "/deployment/environment")?));
+    }
+    if event.starts_with("discussion") {
+        return Ok(format!(
+            "{} discussion #{}: {}",
+            repo_name(body)?,
+            number(body, "/discussion/number")?,
+            text(body, "/discussion/title")?
+        ));
+    }
+    if SPONSORS_EVENTS.contains(&event) {
+        return Ok("sponsors".into());
+    }
+    Ok(match event {
+        "membership" => format!("{} organization", text(body, "/organization/login")?),
+        "team" => format!("team {}", text(body, "/team/name")?),
+        "push_commits" => topic_with_branch(repo_name(body)?, branch_name(text(body, "/ref")?)),
+        "gollum" => topic_with_branch(repo_name(body)?, "wiki pages"),
+        "ping" if !truthy(body, "/repository") => text(body, "/organization/login")?.to_owned(),
+        "check_run" => format!("{} / checks", repo_name(body)?),
+        "workflow_run" => format!("{} / workflows", repo_name(body)?),
+        _ => repo_name(body)?.to_owned(),
+    })
+}
+
+fn item_topic(body: &Value, kind: &str, item: &str) -> Result<String> {
+    Ok(topic_with_pr_or_issue_info(
+        repo_name(body)?,
+        kind,
+        number(body, &format!("{item}/number"))?,
+        text(body, &format!("{item}/title"))?,
+    ))
+}
+
+/// GitHub sends comments on pull requests as comments on issues, marked by `issue.pull_request`.
+fn comment_kind(body: &Value) -> &'static str {
+    if body.pointer("/issue/pull_request").is_some() { "PR" } else { "issue" }
+}
+
+fn branch_name(git_ref: &str) -> &str {
+    git_ref.strip_prefix("refs/heads/").unwrap_or(git_ref)
+}
+
+/// The message for Zulip's event name.
+fn content(event: &str, body: &Value, include_title: bool) -> Result<String> {
+    let title_of = |item: &str| -> Result<Option<&str>> {
+        if include_title { text(body, &format!("{item}/title")).map(Some) } else { Ok(None) }
     };
-    let verb = if compare.is_empty() { verb.to_owned() } else { format!("[{verb}]({compare})") };
-    Ok(message(&topic, format!("{user} {verb} the branch {branch}.")))
+    Ok(match event {
+        "opened_pull_request" | "updated_pull_request" => {
+            let action = match action(body)? {
+                "synchronize" => "updated",
+                other => other,
+            };
+            let description = if present(body, "/changes/body") || action == "opened" {
+                opt_text(body, "/pull_request/body")?
+            } else {
+                None
+            };
+            let (target, base) = if action == "opened" || action == "merged" {
+                (Some(text(body, "/pull_request/head/label")?), Some(text(body, "/pull_request/base/label")?))
+            } else {
+                (None, None)
+            };
+            let assignee = if truthy(body, "/pull_request/assignee") {
+                Some(text(body, "/pull_request/assignee/login")?)
+            } else {
+                None
+            };
+            PullRequestEvent {
+                user_name: sender(body)?,
+                action,
+                url: text(body, "/pull_request/html_url")?,
+                number: Some(number(body, "/pull_request/number")?),
+                target_branch: target,
+                base_branch: base,
+                message: description,
+                assignee,
+                title: title_of("/pull_request")?,
+                ..PullRequestEvent::default()
+            }
+            .message()
+        }
+        "assigned_or_unassigned_pull_request" => PullRequestEvent {
+            user_name: sender(body)?,
+            action: action(body)?,
+            url: text(body, "/pull_request/html_url")?,
+            number: Some(number(body, "/pull_request/number")?),
+            title: title_of("/pull_request")?,
+            assignee_updated: Some(text(body, "/assignee/login")?),
+            ..PullRequestEvent::default()
+        }
+        .message(),
+        "closed_pull_request" => PullRequestEvent {
+            user_name: sender(body)?,
+            action: if required_flag(body, "/pull_request/merged")? { "merged" } else { "closed without merge" },
+            url: text(body, "/pull_request/html_url")?,
+            number: Some(number(body, "/pull_request/number")?),
+            title: title_of("/pull_request")?,
+            ..PullRequestEvent::default()
+        }
+        .message(),
+        "membership" => {
+            let action = action(body)?;
+            format!(
+                "{} {action} [{}]({}) {} the {} team.",
+                sender(body)?,
+                text(body, "/member/login")?,
+                text(body, "/member/html_url")?,
+                if action == "removed" { "from" } else { "to" },
+                text(body, "/team/name")?,
+            )
+        }
+        "member" => format!(
+            "{} {} [{}]({}) to [{}]({}).",
+            sender(body)?,
+            action(body)?,
+            text(body, "/member/login")?,
+            text(body, "/member/html_url")?,
+            repo_name(body)?,
+            text(body, "/repository/html_url")?,
+        ),
+        "issues" => {
+            let action = action(body)?;
+            let message =
+                if action == "assigned" || action == "unassigned" { None } else { opt_text(body, "/issue/body")? };
+            let assignee_updated =
+                if body.get("assignee").is_some() { Some(text(body, "/assignee/login")?) } else { None };
+            PullRequestEvent {
+                user_name: sender(body)?,
+                action,
+                url: text(body, "/issue/html_url")?,
+                number: Some(number(body, "/issue/number")?),
+                message,
+                title: title_of("/issue")?,
+                assignee_updated,
+                kind: "issue",
+                ..PullRequestEvent::default()
+            }
+            .message()
+        }
+        "issue_comment" => PullRequestEvent {
+            user_name: sender(body)?,
+            action: &comment_action(body)?,
+            url: text(body, "/issue/html_url")?,
+            number: Some(number(body, "/issue/number")?),
+            message: Some(text(body, "/comment/body")?),
+            title: title_of("/issue")?,
+            kind: comment_kind(body),
+            ..PullRequestEvent::default()
+        }
+        .message(),
+        "issue_labeled_or_unlabeled" => issue_labeled_or_unlabeled_event_message(
+            sender(body)?,
+            if action(body)? == "labeled" { "added" } else { "removed" },
+            text(body, "/issue/html_url")?,
+            number(body, "/issue/number")?,
+            text(body, "/label/name")?,
+            text(body, "/sender/html_url")?,
+            title_of("/issue")?,
+        ),
+        "issue_milestoned_or_demilestoned" => issue_milestoned_or_demilestoned_event_message(
+            sender(body)?,
+            if action(body)? == "milestoned" { "added" } else { "removed" },
+            text(body, "/issue/html_url")?,
+            number(body, "/issue/number")?,
+            text(body, "/milestone/title")?,
+            text(body, "/milestone/html_url")?,
+            text(body, "/sender/html_url")?,
+            title_of("/issue")?,
+        ),
+        "issues_transferred" => format!(
+            "{} transferred [issue #{} {}]({}) to [{}/#{}]({}).",
+            sender(body)?,
+            number(body, "/issue/number")?,
+            text(body, "/issue/title")?,
+            text(body, "/issue/html_url")?,
+            text(body, "/changes/new_repository/full_name")?,
+            number(body, "/changes/new_issue/number")?,
+            text(body, "/changes/new_issue/html_url")?,
+        ),
+        "issues_opened_via_transfer" => format!(
+            "[Issue #{} {}]({}) was transferred from [{}#{}]({}).",
+            number(body, "/issue/number")?,
+            text(body, "/issue/title")?,
+            text(body, "/issue/html_url")?,
+            text(body, "/changes/old_repository/full_name")?,
+            number(body, "/changes/old_issue/number")?,
+            text(body, "/changes/old_issue/html_url")?,
+        ),
+        "fork" => {
+            format!("{} forked [{}]({}).", sender(body)?, text(body, "/forkee/name")?, text(body, "/forkee/html_url")?)
+        }
+        "deployment" => format!("{} created new deployment.", sender(body)?),
+        "deployment_status" => format!("Deployment changed status to {}.", text(body, "/deployment_status/state")?),
+        "create" | "delete" => {
+            let verb = if event == "create" { "created" } else { "deleted" };
+            let content = format!("{} {verb} {} {}.", sender(body)?, text(body, "/ref_type")?, text(body, "/ref")?);
+            content.trim_end().to_owned()
+        }
+        "commit_comment" => {
+            let comment_url = text(body, "/comment/html_url")?;
+            commits_comment_action_message(
+                sender(body)?,
+                &format!("[commented]({comment_url})"),
+                comment_url.split('#').next().unwrap_or_default(),
+                text(body, "/comment/commit_id")?,
+                Some(text(body, "/comment/body")?),
+            )
+        }
+        "push_tags" => {
+            let git_ref = text(body, "/ref")?;
+            let tag = git_ref.strip_prefix("refs/tags/").unwrap_or(git_ref);
+            let action = if required_flag(body, "/created")? { "pushed" } else { "removed" };
+            push_tag_event_message(sender(body)?, tag, None, action)
+        }
+        "push_commits" => {
+            let commits = commits(body)?;
+            push_commits_event_message(
+                sender(body)?,
+                Some(text(body, "/compare")?),
+                branch_name(text(body, "/ref")?),
+                &commits,
+                false,
+                required_flag(body, "/deleted")?,
+                required_flag(body, "/forced")?,
+            )
+        }
+        "discussion" => discussion(body, include_title)?,
+        "discussion_comment" => PullRequestEvent {
+            user_name: sender(body)?,
+            action: &comment_action(body)?,
+            url: text(body, "/discussion/html_url")?,
+            number: Some(number(body, "/discussion/number")?),
+            message: Some(text(body, "/comment/body")?),
+            title: title_of("/discussion")?,
+            kind: "discussion",
+            ..PullRequestEvent::default()
+        }
+        .message(),
+        "public" => format!(
+            "{} made the repository [{}]({}) public.",
+            sender(body)?,
+            text(body, "/repository/full_name")?,
+            text(body, "/repository/html_url")?,
+        ),
+        "gollum" => {
+            let mut pages = String::new();
+            for page in list(body, "/pages")? {
+                pages.push_str(&format!(
+                    "* {} [{}]({})\n",
+                    text(page, "/action")?,
+                    text(page, "/title")?,
+                    text(page, "/html_url")?
+                ));
+            }
+            format!("{}:\n{}", sender(body)?, pages.trim_end())
+        }
+        "watch" => format!(
+            "{} starred the repository [{}]({}).",
+            sender(body)?,
+            text(body, "/repository/full_name")?,
+            text(body, "/repository/html_url")?,
+        ),
+        "repository" => format!(
+            "{} {} the repository [{}]({}).",
+            sender(body)?,
+            action(body)?,
+            text(body, "/repository/full_name")?,
+            text(body, "/repository/html_url")?,
+        ),
+        "team_add" => format!(
+            "The repository [{}]({}) was added to team {}.",
+            text(body, "/repository/full_name")?,
+            text(body, "/repository/html_url")?,
+            text(body, "/team/name")?,
+        ),
+        "team" => team(body)?,
+        "release" => {
+            let tag = text(body, "/release/tag_name")?;
+            // Not every release has a name; Zulip shows the tag then.
+            let name = if truthy(body, "/release/name") { text(body, "/release/name")? } else { tag };
+            release_event_message(sender(body)?, action(body)?, tag, name, text(body, "/release/html_url")?)
+        }
+        "page_build" => page_build(body)?,
+        "status" => {
+            let state = text(body, "/state")?;
+            let state = if truthy(body, "/target_url") {
+                format!("[{state}]({})", text(body, "/target_url")?)
+            } else {
+                state.to_owned()
+            };
+            format!(
+                "[{}]({}) changed its status to {state}.",
+                short_sha(text(body, "/sha")?),
+                text(body, "/commit/html_url")?
+            )
+        }
+        "locked_or_unlocked_pull_request" => {
+            let (user, id, url) =
+                (sender(body)?, number(body, "/pull_request/number")?, text(body, "/pull_request/html_url")?);
+            if action(body)? == "unlocked" {
+                format!("{user} has unlocked [PR #{id}]({url}).")
+            } else {
+                let reason = if truthy(body, "/pull_request/active_lock_reason") {
+                    text(body, "/pull_request/active_lock_reason")?
+                } else {
+                    "None"
+                };
+                format!("{user} has locked [PR #{id}]({url}) as {reason} and limited conversation to collaborators.")
+            }
+        }
+        "pull_request_auto_merge" => {
+            let verb = if action(body)? == "auto_merge_disabled" { "disabled" } else { "enabled" };
+            format!(
+                "{} has {verb} auto merge for [PR #{}]({}).",
+                sender(body)?,
+                number(body, "/pull_request/number")?,
+                text(body, "/pull_request/html_url")?
+            )
+        }
+        "pull_request_ready_for_review" => format!(
+            "**{}** has marked [PR #{}]({}) as ready for review.",
+            sender(body)?,
+            number(body, "/pull_request/number")?,
+            text(body, "/pull_request/html_url")?
+        ),
+        "pull_request_review" => {
+            let title =
+                format!("for #{} {}", number(body, "/pull_request/number")?, text(body, "/pull_request/title")?);
+            PullRequestEvent {
+                user_name: sender(body)?,
+                action: "submitted",
+                url: text(body, "/review/html_url")?,
+                kind: "PR review",
+                title: include_title.then_some(title.as_str()),
+                message: opt_text(body, "/review/body")?,
+                ..PullRequestEvent::default()
+            }
+            .message()
+        }
+        "pull_request_review_comment" => {
+            let action = action(body)?;
+            let message = if action == "created" { Some(text(body, "/comment/body")?) } else { None };
+            let title = format!("on #{} {}", number(body, "/pull_request/number")?, text(body, "/pull_request/title")?);
+            PullRequestEvent {
+                user_name: sender(body)?,
+                action,
+                url: text(body, "/comment/html_url")?,
+                message,
+                kind: "PR review comment",
+                title: include_title.then_some(title.as_str()),
+                ..PullRequestEvent::default()
+            }
+            .message()
+        }
+        "pull_request_review_requested" => {
+            let reviewers = if body.get("requested_reviewer").is_some() {
+                format!(
+                    "[{}]({})",
+                    text(body, "/requested_reviewer/login")?,
+                    text(body, "/requested_reviewer/html_url")?
+                )
+            } else {
+                format!("[{}]({})", text(body, "/requested_team/name")?, text(body, "/requested_team/html_url")?)
+            };
+            let title = title_of("/pull_request")?.map(|t| format!(" {t}")).unwrap_or_default();
+            format!(
+                "**{}** requested {reviewers} for a review on [PR #{}{title}]({}).",
+                sender(body)?,
+                number(body, "/pull_request/number")?,
+                text(body, "/pull_request/html_url")?
+            )
+        }
+        "check_run" => {
+            let sha = text(body, "/check_run/head_sha")?;
+            format!(
+                "Check [{}]({}) {} ({}). ([{}]({}/commit/{sha}))",
+                text(body, "/check_run/name")?,
+                text(body, "/check_run/html_url")?,
+                text(body, "/check_run/status")?,
+                text(body, "/check_run/conclusion")?,
+                short_sha(sha),
+                text(body, "/repository/html_url")?,
+            )
+        }
+        "workflow_run" => workflow_run(body)?,
+        "star" => format!(
+            "[{}]({}) {} the repository [{}]({}).",
+            sender(body)?,
+            text(body, "/sender/html_url")?,
+            if action(body)? == "created" { "starred" } else { "unstarred" },
+            text(body, "/repository/full_name")?,
+            text(body, "/repository/html_url")?,
+        ),
+        "ping" => format!("GitHub webhook has been successfully configured by {}.", sender(body)?),
+        "cancelled" => format!("{} cancelled their {} subscription.", sender(body)?, tier(body)?),
+        "created" => format!("{} subscribed for {}.", sender(body)?, tier(body)?),
+        "edited" => format!(
+            "{} changed who can see their sponsorship from {} to {}.",
+            sender(body)?,
+            text(body, "/changes/privacy_level/from")?,
+            text(body, "/sponsorship/privacy_level")?,
+        ),
+        "pending_cancellation" => {
+            format!("{}'s {} subscription will be cancelled on {}.", sender(body)?, tier(body)?, effective_date(body)?)
+        }
+        "pending_tier_change" => format!(
+            "{}'s subscription will change from {} to {} on {}.",
+            sender(body)?,
+            text(body, "/changes/tier/from/name")?,
+            tier(body)?,
+            effective_date(body)?
+        ),
+        "tier_changed" => format!(
+            "{} changed their subscription from {} to {}.",
+            sender(body)?,
+            text(body, "/changes/tier/from/name")?,
+            tier(body)?
+        ),
+        other => return Err(unsupported(other.to_owned())),
+    })
 }
 
 fn commits(body: &Value) -> Result<Vec<Commit<'_>>> {
     list(body, "/commits")?
         .iter()
         .map(|commit| {
-            let name = match opt_text(commit, "/author/username")? {
-                Some(username) if !username.is_empty() => username,
-                _ => text(commit, "/author/name")?,
+            let name = if truthy(commit, "/author/username") {
+                text(commit, "/author/username")?
+            } else {
+                text(commit, "/author/name")?
             };
             Ok(Commit {
                 name,
@@ -216,408 +739,163 @@ fn commits(body: &Value) -> Result<Vec<Commit<'_>>> {
         .collect()
 }
 
-fn pull_request(body: &Value) -> Result<(String, Outcome)> {
-    let action = action(body)?;
-    if IGNORED_PULL_REQUEST_ACTIONS.contains(&action) {
-        return Ok((format!("pull_request_{action}"), Outcome::Ignore));
-    }
-    let known = [
-        "opened",
-        "reopened",
-        "edited",
-        "synchronize",
-        "closed",
-        "assigned",
-        "unassigned",
-        "review_requested",
-        "ready_for_review",
-        "locked",
-        "unlocked",
-        "auto_merge_enabled",
-        "auto_merge_disabled",
-    ];
-    if !known.contains(&action) {
-        return Err(unsupported("pull_request", body));
-    }
+/// `[commented](url) on` or `edited a [comment](url) on`.
+fn comment_action(body: &Value) -> Result<String> {
+    let url = text(body, "/comment/html_url")?;
+    Ok(match action(body)? {
+        "created" => format!("[commented]({url}) on"),
+        other => format!("{other} a [comment]({url}) on"),
+    })
+}
+
+fn discussion(body: &Value, include_title: bool) -> Result<String> {
     let user = sender(body)?;
-    let number = number(body, "/pull_request/number")?;
-    let url = text(body, "/pull_request/html_url")?;
-    let topic = numbered_topic(body, "PR", "/pull_request")?;
-    let pr = Notice { user, action, kind: "PR", number: Some(number), url, ..Notice::default() };
-    let mut name = format!("pull_request_{action}");
-
-    let content = match action {
-        "opened" | "reopened" | "edited" | "synchronize" => {
-            let branches = if action == "opened" {
-                Some((text(body, "/pull_request/head/label")?, text(body, "/pull_request/base/label")?))
-            } else {
-                None
-            };
-            let description = if action == "opened" || present(body, "/changes/body") {
-                opt_text(body, "/pull_request/body")?
-            } else {
-                None
-            };
-            Notice {
-                action: if action == "synchronize" { "updated" } else { action },
-                branches,
-                assignee: opt_text(body, "/pull_request/assignee/login")?,
-                quote: description,
-                ..pr
-            }
-            .render()
-        }
-        "closed" => {
-            let merged = required_flag(body, "/pull_request/merged")?;
-            if merged {
-                name = "pull_request_merged".into();
-            }
-            Notice { action: if merged { "merged" } else { "closed without merge" }, ..pr }.render()
-        }
-        "assigned" | "unassigned" => {
-            let assignee = text(body, "/assignee/login")?;
-            let preposition = if action == "assigned" { "to" } else { "from" };
-            Notice { action: &format!("{action} {assignee} {preposition}"), ..pr }.render()
-        }
-        "review_requested" => {
-            let reviewer = if present(body, "/requested_reviewer") {
-                format!(
-                    "[{}]({})",
-                    text(body, "/requested_reviewer/login")?,
-                    text(body, "/requested_reviewer/html_url")?
-                )
-            } else {
-                format!("[{}]({})", text(body, "/requested_team/name")?, text(body, "/requested_team/html_url")?)
-            };
-            format!("**{user}** requested {reviewer} for a review on [PR #{number}]({url}).")
-        }
-        "ready_for_review" => format!("**{user}** has marked [PR #{number}]({url}) as ready for review."),
-        "locked" => match opt_text(body, "/pull_request/active_lock_reason")? {
-            Some(reason) => format!(
-                "{user} has locked [PR #{number}]({url}) as {reason} and limited conversation to collaborators."
-            ),
-            None => format!("{user} has locked [PR #{number}]({url}) and limited conversation to collaborators."),
-        },
-        "unlocked" => format!("{user} has unlocked [PR #{number}]({url})."),
-        "auto_merge_enabled" => format!("{user} has enabled auto merge for [PR #{number}]({url})."),
-        _ => format!("{user} has disabled auto merge for [PR #{number}]({url})."),
-    };
-    Ok((name, message(&topic, content)))
-}
-
-fn pull_request_review(body: &Value) -> Result<(String, Outcome)> {
     let action = action(body)?;
-    if !["submitted", "edited", "dismissed"].contains(&action) {
-        return Err(unsupported("pull_request_review", body));
-    }
-    let name = format!("pull_request_review_{action}");
-    // GitHub follows a review with an "edited" event that changes nothing: one message is enough.
-    let unchanged = body.get("changes").is_none_or(|changes| changes.as_object().is_some_and(|c| c.is_empty()));
-    if action == "edited" && unchanged {
-        return Ok((name, Outcome::Ignore));
-    }
-    let content = Notice {
-        user: sender(body)?,
-        action,
-        kind: "PR review",
-        url: text(body, "/review/html_url")?,
-        quote: opt_text(body, "/review/body")?,
-        ..Notice::default()
-    }
-    .render();
-    Ok((name, message(&numbered_topic(body, "PR", "/pull_request")?, content)))
-}
-
-fn pull_request_review_comment(body: &Value) -> Result<Outcome> {
-    let action = action(body)?;
-    if !["created", "edited", "deleted"].contains(&action) {
-        return Err(unsupported("pull_request_review_comment", body));
-    }
-    if comment_unchanged(body, action)? {
-        return Ok(Outcome::Ignore);
-    }
-    let comment = if action == "created" { opt_text(body, "/comment/body")? } else { None };
-    let content = Notice {
-        user: sender(body)?,
-        action,
-        kind: "PR review comment",
-        url: text(body, "/comment/html_url")?,
-        quote: comment,
-        ..Notice::default()
-    }
-    .render();
-    Ok(message(&numbered_topic(body, "PR", "/pull_request")?, content))
-}
-
-/// An edit that left a comment's text as it was (GitHub sends those too).
-fn comment_unchanged(body: &Value, action: &str) -> Result<bool> {
-    if action != "edited" {
-        return Ok(false);
-    }
-    let old = opt_text(body, "/changes/body/from")?;
-    Ok(old.is_some() && old == opt_text(body, "/comment/body")?)
-}
-
-fn issues(body: &Value) -> Result<(String, Outcome)> {
-    let action = action(body)?;
-    if !ISSUE_ACTIONS.contains(&action) {
-        return Err(unsupported("issues", body));
-    }
-    let user = sender(body)?;
-    let id = number(body, "/issue/number")?;
-    let url = text(body, "/issue/html_url")?;
-    let topic = numbered_topic(body, "issue", "/issue")?;
-    let content = match action {
-        "labeled" | "unlabeled" => {
-            let (verb, preposition) = if action == "labeled" { ("added", "to") } else { ("removed", "from") };
-            format!(
-                "[{user}]({}) {verb} the {} label {preposition} [Issue #{id}]({url}).",
-                text(body, "/sender/html_url")?,
-                text(body, "/label/name")?,
-            )
+    let id = number(body, "/discussion/number")?;
+    let url = text(body, "/discussion/html_url")?;
+    let title = text(body, "/discussion/title")?;
+    let configured = if include_title { format!(" {title}") } else { String::new() };
+    let link = format!("[discussion #{id}{configured}]({url})");
+    Ok(match action {
+        "created" => format!(
+            "{user} created {link} in {}:\n\n~~~ quote\n### {title}\n{}\n~~~",
+            text(body, "/discussion/category/name")?,
+            text(body, "/discussion/body")?
+        ),
+        "unlocked" | "pinned" | "unpinned" | "reopened" => format!("{user} {action} {link}."),
+        "deleted" => format!("{user} {action} discussion #{id}{configured}."),
+        "closed" => format!("{user} {action} {link} as {}.", text(body, "/discussion/state_reason")?),
+        "locked" => {
+            let reason = if truthy(body, "/discussion/active_lock_reason") {
+                format!(" as {}", text(body, "/discussion/active_lock_reason")?)
+            } else {
+                String::new()
+            };
+            // Zulip repeats the configured title after the URL here.
+            format!("{user} {action} [discussion #{id}{configured}]({url}{configured}){reason}.")
         }
-        "milestoned" | "demilestoned" => {
-            let (verb, preposition) = if action == "milestoned" { ("added", "to") } else { ("removed", "from") };
-            format!(
-                "[{user}]({}) {verb} milestone [{}]({}) {preposition} [issue #{id}]({url}).",
-                text(body, "/sender/html_url")?,
-                text(body, "/milestone/title")?,
-                text(body, "/milestone/html_url")?,
-            )
-        }
+        "labeled" => format!("{user} added the {} label to {link}.", text(body, "/label/name")?),
+        "unlabeled" => format!("{user} removed the {} label from {link}.", text(body, "/label/name")?),
+        "category_changed" => format!(
+            "{user} changed the category of {link} from {} to {}.",
+            text(body, "/changes/category/from/name")?,
+            text(body, "/discussion/category/name")?
+        ),
         "transferred" => format!(
-            "{user} transferred [issue #{id} {}]({url}) to [{}/#{}]({}).",
-            text(body, "/issue/title")?,
-            text(body, "/changes/new_repository/full_name")?,
-            number(body, "/changes/new_issue/number")?,
-            text(body, "/changes/new_issue/html_url")?,
+            "{user} {action} discussion #{id}{configured} from {} to {} as [discussion #{}]({url}).",
+            repo_name(body)?,
+            text(body, "/changes/new_repository/name")?,
+            number(body, "/changes/new_discussion/number")?
         ),
-        "opened" if present(body, "/changes/old_issue") => format!(
-            "[Issue #{id} {}]({url}) was transferred from [{}#{}]({}).",
-            text(body, "/issue/title")?,
-            text(body, "/changes/old_repository/full_name")?,
-            number(body, "/changes/old_issue/number")?,
-            text(body, "/changes/old_issue/html_url")?,
+        "answered" => format!(
+            "{user} marked [comment #{}]({}) as the answer:\n\n~~~ quote\n{}\n~~~",
+            number(body, "/answer/id")?,
+            text(body, "/answer/html_url")?,
+            text(body, "/answer/body")?
         ),
-        "assigned" | "unassigned" => {
-            let preposition = if action == "assigned" { "to" } else { "from" };
-            let verb = match opt_text(body, "/assignee/login")? {
-                Some(assignee) => format!("{action} {assignee} {preposition}"),
-                None => action.to_owned(),
-            };
-            Notice { user, action: &verb, kind: "issue", number: Some(id), url, ..Notice::default() }.render()
+        "unanswered" => format!(
+            "{user} marked [comment #{}]({}) as not the answer.",
+            number(body, "/old_answer/id")?,
+            text(body, "/old_answer/html_url")?
+        ),
+        "edited" if body.pointer("/changes/body").is_some() => {
+            format!("{user} edited {link}:\n\n~~~ quote\n{}\n~~~", text(body, "/discussion/body")?)
         }
-        _ => Notice {
-            user,
-            action,
-            kind: "issue",
-            number: Some(id),
-            url,
-            quote: opt_text(body, "/issue/body")?,
-            ..Notice::default()
-        }
-        .render(),
-    };
-    Ok((format!("issues_{action}"), message(&topic, content)))
+        "edited" => format!("{user} edited the title of {link}:\n\n~~~ quote\n### {title}\n~~~"),
+        other => return Err(unsupported(format!("discussion:{other}"))),
+    })
 }
 
-fn issue_comment(body: &Value) -> Result<Outcome> {
-    let action = action(body)?;
-    if !["created", "edited", "deleted"].contains(&action) {
-        return Err(unsupported("issue_comment", body));
-    }
-    if comment_unchanged(body, action)? {
-        return Ok(Outcome::Ignore);
-    }
-    // GitHub sends comments on pull requests as comments on issues, marked by `issue.pull_request`.
-    let kind = if present(body, "/issue/pull_request") { "PR" } else { "issue" };
-    let comment_url = text(body, "/comment/html_url")?;
-    let verb = if action == "created" {
-        format!("[commented]({comment_url}) on")
-    } else {
-        format!("{action} a [comment]({comment_url}) on")
-    };
-    let content = Notice {
-        user: sender(body)?,
-        action: &verb,
-        kind,
-        number: Some(number(body, "/issue/number")?),
-        url: text(body, "/issue/html_url")?,
-        quote: opt_text(body, "/comment/body")?,
-        ..Notice::default()
-    }
-    .render();
-    Ok(message(&numbered_topic(body, kind, "/issue")?, content))
-}
-
-fn created_or_deleted(body: &Value, verb: &str) -> Result<Outcome> {
-    let content = format!("{} {verb} {} {}.", sender(body)?, text(body, "/ref_type")?, text(body, "/ref")?);
-    Ok(message(repo_name(body)?, content))
-}
-
-fn release(body: &Value) -> Result<(String, Outcome)> {
-    let action = action(body)?;
-    if !RELEASE_ACTIONS.contains(&action) {
-        return Err(unsupported("release", body));
-    }
-    let tag = text(body, "/release/tag_name")?;
-    // Not every release has a name; Zulip shows the tag then.
-    let name = opt_text(body, "/release/name")?.filter(|name| !name.is_empty()).unwrap_or(tag);
-    let content =
-        format!("{} {action} release [{name}]({}) for tag {tag}.", sender(body)?, text(body, "/release/html_url")?);
-    Ok((format!("release_{action}"), message(repo_name(body)?, content)))
-}
-
-fn star(body: &Value) -> Result<Outcome> {
-    let verb = match action(body)? {
-        "created" => "starred",
-        "deleted" => "unstarred",
-        _ => return Err(unsupported("star", body)),
-    };
-    let content = format!(
-        "[{}]({}) {verb} the repository [{}]({}).",
-        sender(body)?,
-        text(body, "/sender/html_url")?,
-        text(body, "/repository/full_name")?,
-        text(body, "/repository/html_url")?,
-    );
-    Ok(message(repo_name(body)?, content))
-}
-
-fn watch(body: &Value) -> Result<Outcome> {
-    let content = format!(
-        "{} starred the repository [{}]({}).",
-        sender(body)?,
-        text(body, "/repository/full_name")?,
-        text(body, "/repository/html_url")?,
-    );
-    Ok(message(repo_name(body)?, content))
-}
-
-fn fork(body: &Value) -> Result<Outcome> {
-    let content =
-        format!("{} forked [{}]({}).", sender(body)?, text(body, "/forkee/name")?, text(body, "/forkee/html_url")?);
-    Ok(message(repo_name(body)?, content))
-}
-
-fn public(body: &Value) -> Result<Outcome> {
-    let content = format!(
-        "{} made the repository [{}]({}) public.",
-        sender(body)?,
-        text(body, "/repository/full_name")?,
-        text(body, "/repository/html_url")?,
-    );
-    Ok(message(repo_name(body)?, content))
-}
-
-fn member(body: &Value) -> Result<Outcome> {
-    let action = action(body)?;
-    let preposition = match action {
-        "added" | "edited" => "to",
-        "removed" => "from",
-        _ => return Err(unsupported("member", body)),
-    };
-    let repo = repo_name(body)?;
-    let content = format!(
-        "{} {action} [{}]({}) {preposition} [{repo}]({}).",
-        sender(body)?,
-        text(body, "/member/login")?,
-        text(body, "/member/html_url")?,
-        text(body, "/repository/html_url")?,
-    );
-    Ok(message(repo, content))
-}
-
-fn gollum(body: &Value) -> Result<Outcome> {
-    let pages = list(body, "/pages")?;
-    if pages.is_empty() {
-        return Ok(Outcome::Ignore);
-    }
-    let mut content = format!("{}:", sender(body)?);
-    for page in pages.iter().take(COMMITS_LIMIT) {
-        content.push_str(&format!(
-            "\n* {} [{}]({})",
-            text(page, "/action")?,
-            text(page, "/title")?,
-            text(page, "/html_url")?
+fn team(body: &Value) -> Result<String> {
+    let changes = body
+        .get("changes")
+        .and_then(Value::as_object)
+        .ok_or_else(|| IntegrationError::Malformed("expected an object at /changes".into()))?;
+    if changes.contains_key("description") {
+        return Ok(format!(
+            "**{}** changed the team description to:\n\n~~~ quote\n{}\n~~~",
+            sender(body)?,
+            text(body, "/team/description")?
         ));
     }
-    if pages.len() > COMMITS_LIMIT {
-        content.push_str(&format!("\n[and {} more page(s)]", pages.len() - COMMITS_LIMIT));
+    if changes.contains_key("name") {
+        return Ok(format!(
+            "Team `{}` was renamed to `{}`.",
+            text(body, "/changes/name/from")?,
+            text(body, "/team/name")?
+        ));
     }
-    Ok(message(&format!("{} / wiki pages", repo_name(body)?), content))
+    if changes.contains_key("privacy") {
+        return Ok(format!("Team visibility changed to `{}`", text(body, "/team/privacy")?));
+    }
+    // Something else changed: say what, so that people know to look on GitHub.
+    let mut keys: Vec<&str> = changes.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    Ok(format!("Team has changes to `{}` data.", keys.join("/")))
 }
 
-fn commit_comment(body: &Value) -> Result<Outcome> {
-    let comment_url = text(body, "/comment/html_url")?;
-    let commit_url = comment_url.split('#').next().unwrap_or_default();
-    let sha = short_sha(text(body, "/comment/commit_id")?);
-    let mut content = format!("{} [commented]({comment_url}) on [{sha}]({commit_url})", sender(body)?);
-    match opt_text(body, "/comment/body")?.filter(|comment| !comment.is_empty()) {
-        Some(comment) => {
-            content.push(':');
-            content.push_str(&quote(comment));
-        }
-        None => content.push('.'),
-    }
-    Ok(message(repo_name(body)?, content))
-}
-
-fn status(body: &Value) -> Result<Outcome> {
-    let state = text(body, "/state")?;
-    let state = match opt_text(body, "/target_url")?.filter(|url| !url.is_empty()) {
-        Some(target) => format!("[{state}]({target})"),
-        None => state.to_owned(),
+fn page_build(body: &Value) -> Result<String> {
+    let status = text(body, "/build/status")?;
+    let mut action = match status {
+        "null" => "has yet to be built".to_owned(),
+        "building" => "is being built".to_owned(),
+        "errored" => "has failed: {}".to_owned(),
+        "built" => "has finished building".to_owned(),
+        other => format!("is {other}"),
     };
-    let content = format!(
-        "[{}]({}) changed its status to {state}.",
-        short_sha(text(body, "/sha")?),
-        text(body, "/commit/html_url")?,
-    );
-    Ok(message(repo_name(body)?, content))
-}
-
-fn deployment_topic(body: &Value) -> Result<String> {
-    Ok(format!("{} / Deployment on {}", repo_name(body)?, text(body, "/deployment/environment")?))
-}
-
-fn deployment(body: &Value) -> Result<Outcome> {
-    let content = format!("{} created new deployment.", sender(body)?);
-    Ok(message(&deployment_topic(body)?, content))
-}
-
-fn deployment_status(body: &Value) -> Result<Outcome> {
-    let content = format!("Deployment changed status to {}.", text(body, "/deployment_status/state")?);
-    Ok(message(&deployment_topic(body)?, content))
-}
-
-fn check_run(body: &Value) -> Result<Outcome> {
-    if text(body, "/check_run/status")? != "completed" {
-        return Ok(Outcome::Ignore);
+    if truthy(body, "/build/error/message") {
+        action = action.replace("{}", &content_message(text(body, "/build/error/message")?));
     }
-    let sha = text(body, "/check_run/head_sha")?;
-    let content = format!(
-        "Check [{}]({}) completed ({}). ([{}]({}/commit/{sha}))",
-        text(body, "/check_run/name")?,
-        text(body, "/check_run/html_url")?,
-        text(body, "/check_run/conclusion")?,
-        short_sha(sha),
-        text(body, "/repository/html_url")?,
-    );
-    Ok(message(&format!("{} / checks", repo_name(body)?), content))
+    Ok(format!("GitHub Pages build, triggered by {}, {action}.", text(body, "/build/pusher/login")?))
+}
+
+fn tier(body: &Value) -> Result<&str> {
+    text(body, "/sponsorship/tier/name")
+}
+
+/// The effective date's day, as `January 05, 2020`.
+fn effective_date(body: &Value) -> Result<String> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let raw = text(body, "/effective_date")?;
+    let bad = || IntegrationError::Malformed("expected a date (YYYY-MM-DD) at /effective_date".into());
+    let day = raw.get(..10).ok_or_else(bad)?;
+    let mut parts = day.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !(all_digits(y) && all_digits(m) && all_digits(d)) {
+        return Err(bad());
+    }
+    let (year, month, dom): (u32, usize, u32) =
+        (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&dom) {
+        return Err(bad());
+    }
+    Ok(format!("{} {dom:02}, {year:04}", MONTHS[month - 1]))
 }
 
 /// Zulip has no message for GitHub Actions runs; this one reads like its check run message.
-fn workflow_run(body: &Value) -> Result<Outcome> {
-    if text(body, "/workflow_run/status")? != "completed" {
-        return Ok(Outcome::Ignore);
-    }
+fn workflow_run(body: &Value) -> Result<String> {
     let sha = text(body, "/workflow_run/head_sha")?;
     let branch = match opt_text(body, "/workflow_run/head_branch")? {
         Some(branch) => format!(" on branch {branch}"),
         None => String::new(),
     };
-    let content = format!(
+    Ok(format!(
         "Workflow [{} #{}]({}) completed ({}){branch}. ([{}]({}/commit/{sha}))",
         text(body, "/workflow_run/name")?,
         number(body, "/workflow_run/run_number")?,
@@ -625,6 +903,5 @@ fn workflow_run(body: &Value) -> Result<Outcome> {
         opt_text(body, "/workflow_run/conclusion")?.unwrap_or("unknown"),
         short_sha(sha),
         text(body, "/repository/html_url")?,
-    );
-    Ok(message(&format!("{} / workflows", repo_name(body)?), content))
+    ))
 }

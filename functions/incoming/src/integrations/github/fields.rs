@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::integration::{IntegrationError, number, text};
+use crate::integration::{IntegrationError, text};
 
 /// The text at `pointer`, `None` when it is missing or null, Malformed for another type.
 pub(super) fn opt_text<'v>(body: &'v Value, pointer: &str) -> Result<Option<&'v str>, IntegrationError> {
@@ -11,15 +11,6 @@ pub(super) fn opt_text<'v>(body: &'v Value, pointer: &str) -> Result<Option<&'v 
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
         Some(_) => Err(IntegrationError::Malformed(format!("expected text at {pointer}"))),
-    }
-}
-
-/// The boolean at `pointer` (missing or null means false), Malformed for another type.
-pub(super) fn flag(body: &Value, pointer: &str) -> Result<bool, IntegrationError> {
-    match body.pointer(pointer) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(value)) => Ok(*value),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected true or false at {pointer}"))),
     }
 }
 
@@ -48,12 +39,4 @@ pub(super) fn sender(body: &Value) -> Result<&str, IntegrationError> {
 /// The repository's short name (`Hello-World`), Zulip's default topic.
 pub(super) fn repo_name(body: &Value) -> Result<&str, IntegrationError> {
     text(body, "/repository/name")
-}
-
-/// `Hello-World / PR #1 Title` or `Hello-World / issue #2 Title`, cut to Zulip's topic length.
-pub(super) fn numbered_topic(body: &Value, kind: &str, item: &str) -> Result<String, IntegrationError> {
-    let repo = repo_name(body)?;
-    let id = number(body, &format!("{item}/number"))?;
-    let title = text(body, &format!("{item}/title"))?;
-    Ok(format!("{repo} / {kind} #{id} {title}"))
 }

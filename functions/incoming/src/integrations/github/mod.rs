@@ -3,21 +3,23 @@
 //!
 //! The event comes in the `X-GitHub-Event` header. Topics are Zulip's: `repo / branch` for
 //! pushes, `repo / PR #1 Title` and `repo / issue #2 Title` for pull requests and issues (with
-//! their reviews and comments), `repo / checks`, `repo / workflows`, `repo / wiki pages`,
-//! `repo / Deployment on <environment>`, and the repository's name for the rest (the
-//! organization's for an organization's `ping`). Messages name people by their GitHub login.
+//! their reviews and comments), `repo discussion #3: Title`, `repo / checks`,
+//! `repo / wiki pages`, `repo / Deployment on <environment>`, `org organization` for
+//! memberships, `team <name>` for teams, `sponsors` for GitHub Sponsors, and the repository's
+//! name for the rest (the organization's for an organization's `ping`). When the URL fixes the
+//! topic, the item's title moves into the message (`[PR #1 Title](url)`), as in Zulip.
 //!
-//! Event names for `only_events` / `exclude_events` are GitHub's event, with the action for
-//! pull requests, reviews, issues and releases (`pull_request_opened`, `pull_request_merged`,
-//! `issues_closed`, `release_published`) and without it for the rest (`push`, `star`,
-//! `issue_comment`). Events and actions with nothing to say (a `check_run` still running, a
-//! label added to a pull request) are ignored; unknown ones are unsupported, as in Zulip.
+//! Event names for `only_events` / `exclude_events` are Zulip's (`push_commits`, `push_tags`,
+//! `opened_pull_request`, `closed_pull_request`, `issue_comment`, `discussion`…). URL options:
+//! `branches` (comma-separated; pushes to other branches are dropped) and
+//! `ignore_private_repositories=true`. Events and actions with nothing to say (a `check_run`
+//! still running, a label added to a pull request) are ignored; unknown ones are unsupported,
+//! as in Zulip.
 //!
 //! With a webhook secret, requests must carry GitHub's `X-Hub-Signature-256`.
 
 mod events;
 mod fields;
-mod format;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +33,30 @@ const EVENT_HEADER: &str = "X-GitHub-Event";
 const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
 pub struct Github;
+
+/// The URL's options Zulip's GitHub integration reads.
+fn options<'a>(payload: &'a Payload<'_>) -> Result<events::Options<'a>, IntegrationError> {
+    let ignore_private = match payload.param("ignore_private_repositories").map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(IntegrationError::Malformed("ignore_private_repositories must be true or false".into()));
+        }
+    };
+    Ok(events::Options {
+        branches: payload.param("branches"),
+        ignore_private,
+        include_title: payload.url_topic().is_some(),
+    })
+}
+
+/// What the GitHub Sponsors integration shares: the same events, options and signatures.
+pub(crate) fn handle_payload(payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
+    Github.handle(payload)
+}
+
+/// Every event name the handler can produce.
+pub(crate) const EVENT_TYPES: &[&str] = events::EVENT_TYPES;
 
 impl Integration for Github {
     fn name(&self) -> &'static str {
@@ -54,7 +80,7 @@ impl Integration for Github {
         if !payload.body.is_object() {
             return Err(IntegrationError::Malformed("expected a JSON object".into()));
         }
-        let (event, outcome) = events::dispatch(event, payload.body)?;
+        let (event, outcome) = events::dispatch(event, payload.body, options(payload)?)?;
         Ok(Handled { event, outcome })
     }
 

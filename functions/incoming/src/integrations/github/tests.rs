@@ -35,22 +35,26 @@ fn read_json(path: &Path) -> Value {
 }
 
 #[test]
-fn event_names_carry_the_action_where_it_matters() {
+fn event_names_are_zulips() {
     let names: Vec<(&str, &str, &str)> = vec![
-        ("pull_request_opened", "pull_request", "pull_request_opened"),
-        ("pull_request_merged", "pull_request", "pull_request_merged"),
-        ("pull_request_closed", "pull_request", "pull_request_closed"),
-        ("issues_opened", "issues", "issues_opened"),
-        ("issue_comment_pull_request", "issue_comment", "issue_comment"),
-        ("star_created", "star", "star"),
-        ("push", "push", "push"),
-        ("release_published", "release", "release_published"),
-        ("pull_request_review_submitted", "pull_request_review", "pull_request_review_submitted"),
+        ("pull_request__opened", "pull_request", "opened_pull_request"),
+        ("pull_request__merged", "pull_request", "closed_pull_request"),
+        ("pull_request__synchronized", "pull_request", "updated_pull_request"),
+        ("issues", "issues", "issues"),
+        ("issues__labeled", "issues", "issue_labeled_or_unlabeled"),
+        ("issue_comment__pull_request_comment", "issue_comment", "issue_comment"),
+        ("star", "star", "star"),
+        ("push__1_commit", "push", "push_commits"),
+        ("push__tag", "push", "push_tags"),
+        ("release", "release", "release"),
+        ("pull_request_review", "pull_request_review", "pull_request_review"),
+        ("discussion__created", "discussion", "discussion"),
     ];
     for (fixture, header, want) in names {
         let body = read_json(&fixtures_dir().join(format!("{fixture}.json")));
         let handled = handle(header, &body).unwrap();
         assert_eq!(handled.event, want, "{fixture}");
+        assert!(Github.event_types().contains(&want), "{want}");
     }
 }
 
@@ -80,13 +84,12 @@ fn unknown_events_and_actions_are_unsupported_with_zulips_name() {
         Err(IntegrationError::Unsupported { event, integration: "GitHub" }) => event,
         other => panic!("{other:?}"),
     };
-    assert_eq!(unsupported("sponsorship", json!({"action": "created"})), "sponsorship:created");
-    assert_eq!(unsupported("merge_group", json!({})), "merge_group");
+    assert_eq!(unsupported("sponsorship", json!({"action": "exploded"})), "sponsorship:exploded");
+    assert_eq!(unsupported("merge_group", json!({})), "merge_group:???");
     assert_eq!(unsupported("pull_request", json!({"action": "enqueued"})), "pull_request:enqueued");
-    assert_eq!(unsupported("issues", json!({"action": "typed"})), "issues:typed");
-    assert_eq!(unsupported("star", json!({"action": "exploded", "sender": {"login": "x"}})), "star:exploded");
+    assert_eq!(unsupported("team", json!({"action": "exploded"})), "unsupported team action exploded");
     let long = "x".repeat(10_000);
-    assert_eq!(unsupported("issues", json!({ "action": long })).chars().count(), 100);
+    assert_eq!(unsupported("pull_request", json!({ "action": long })).chars().count(), 100);
 }
 
 #[test]
@@ -95,7 +98,7 @@ fn events_zulip_knowingly_drops_are_ignored() {
         let handled = handle(event, &json!({})).unwrap();
         assert_eq!((handled.event.as_str(), handled.outcome), (event, Outcome::Ignore));
     }
-    for action in ["converted_to_draft", "labeled", "unlabeled", "review_request_removed"] {
+    for action in ["approved", "converted_to_draft", "labeled", "unlabeled", "review_request_removed"] {
         let handled = handle("pull_request", &json!({ "action": action })).unwrap();
         assert_eq!(handled.outcome, Outcome::Ignore, "{action}");
         assert!(Github.event_types().contains(&handled.event.as_str()));
@@ -251,6 +254,16 @@ fn every_event_survives_garbage() {
         "deployment_status",
         "check_run",
         "workflow_run",
+        "discussion",
+        "discussion_comment",
+        "team",
+        "team_add",
+        "membership",
+        "repository",
+        "page_build",
+        "sponsorship",
+        "cancelled",
+        "pending_cancellation",
     ];
     let garbage = [
         json!({}),
