@@ -882,7 +882,14 @@ fn effective_date(body: &Value) -> Result<String> {
     }
     let (year, month, dom): (u32, usize, u32) =
         (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&dom) {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&month) || !(1..=days).contains(&dom) {
         return Err(bad());
     }
     Ok(format!("{} {dom:02}, {year:04}", MONTHS[month - 1]))

@@ -283,3 +283,40 @@ fn every_event_survives_garbage() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// URL options and sponsorship dates.
+
+fn handle_with(event: &str, body: &Value, params: &[(String, String)]) -> Result<Handled, IntegrationError> {
+    Github.handle(&Payload { params, event_type: Some(event), headers: &[], body, raw: b"" })
+}
+
+#[test]
+fn ignore_private_repositories_takes_true_or_false_only() {
+    let body = json!({"repository": {"name": "r", "private": true}, "sender": {"login": "u"}});
+    let param = |value: &str| vec![("ignore_private_repositories".to_owned(), value.to_owned())];
+    assert_eq!(handle_with("ping", &body, &param("true")).unwrap().outcome, Outcome::Ignore);
+    assert!(matches!(handle_with("ping", &body, &param("false")).unwrap().outcome, Outcome::Message { .. }));
+    assert!(malformed(handle_with("ping", &body, &param("maybe"))));
+    let not_a_flag = json!({"repository": {"name": "r", "private": "yes"}, "sender": {"login": "u"}});
+    assert!(malformed(handle_with("ping", &not_a_flag, &param("true"))));
+}
+
+#[test]
+fn sponsorship_dates_read_as_zulip_writes_them() {
+    let body = |date: &str| {
+        json!({
+            "action": "pending_cancellation",
+            "effective_date": date,
+            "sponsorship": {"tier": {"name": "$5 a month"}},
+            "sender": {"login": "monalisa"},
+        })
+    };
+    let (topic, content) = message("sponsorship", &body("2020-01-05T00:00:00+00:00"));
+    assert_eq!(topic, "sponsors");
+    assert_eq!(content, "monalisa's $5 a month subscription will be cancelled on January 05, 2020.");
+    assert!(message("sponsorship", &body("2020-02-29")).1.ends_with("on February 29, 2020."));
+    for bad in ["2020-13-05T00:00:00", "2019-02-29", "soon", "2020-1-5", "2020-01-0x", "é2020-01-05"] {
+        assert!(malformed(handle("sponsorship", &body(bad))), "{bad}");
+    }
+}
