@@ -257,6 +257,14 @@ pub(crate) fn parse_body(content_type: &str, raw: &[u8]) -> Result<Value, ApiErr
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
+    // Some senders (Grafana among them) label a JSON document as a form; like Zulip, which
+    // reads such bodies as JSON whatever their content type, take a body that is JSON as JSON.
+    if content_type.starts_with("application/x-www-form-urlencoded")
+        && let Ok(document) = serde_json::from_slice::<Value>(raw)
+        && (document.is_object() || document.is_array())
+    {
+        return Ok(document);
+    }
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let fields: Vec<(String, String)> =
             serde_urlencoded::from_bytes(raw).map_err(|_| ApiError::bad_request("Malformed form body"))?;
@@ -299,7 +307,7 @@ pub(crate) fn integration_error(e: IntegrationError) -> ApiError {
             ApiError::new(StatusCode::OK, "UNSUPPORTED_WEBHOOK_EVENT_TYPE", e.to_string())
         }
         IntegrationError::BadSignature(why) => ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", why),
-        IntegrationError::MissingEventHeader(_) | IntegrationError::Malformed(_) => {
+        IntegrationError::MissingEventHeader(_) | IntegrationError::Malformed(_) | IntegrationError::BadRequest(_) => {
             ApiError::bad_request(e.to_string())
         }
     }
@@ -364,6 +372,13 @@ mod tests {
         );
         assert_eq!(parse_body("application/x-www-form-urlencoded", b"a=1&b=x").unwrap(), json!({"a": "1", "b": "x"}));
         assert_eq!(parse_body("application/json", b"").unwrap(), json!({}));
+        // A JSON document labelled as a form is read as JSON
+        assert_eq!(
+            parse_body("application/x-www-form-urlencoded", b" {\"state\": \"ok\"}\n").unwrap(),
+            json!({"state": "ok"})
+        );
+        assert_eq!(parse_body("application/x-www-form-urlencoded", b"[1]").unwrap(), json!([1]));
+        assert_eq!(parse_body("application/x-www-form-urlencoded", b"12").unwrap(), json!({"12": ""}));
         assert_eq!(parse_body("application/json", b"{\"a\": ").unwrap_err().msg, "Malformed JSON");
         assert_eq!(
             parse_body("application/x-www-form-urlencoded", b"payload=%7Bnope").unwrap_err().msg,

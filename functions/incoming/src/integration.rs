@@ -74,6 +74,10 @@ pub enum IntegrationError {
     /// 400: the payload lacks something the event needs, or has it in the wrong type.
     #[error("Malformed payload: {0}")]
     Malformed(String),
+    /// 400 with exactly this message (Zulip's wording for a request it refuses, like
+    /// "Missing 'payload' argument").
+    #[error("{0}")]
+    BadRequest(String),
     /// 401: the request's signature is missing or wrong.
     #[error("{0}")]
     BadSignature(String),
