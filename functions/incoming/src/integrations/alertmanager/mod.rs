@@ -1,25 +1,22 @@
-//! `alertmanager`: Prometheus Alertmanager's webhook receiver (payload version 4).
+//! `alertmanager`: Prometheus Alertmanager's webhook receiver, as Zulip's `alertmanager`.
 //!
-//! Modelled on Zulip's `alertmanager`, with one message per notification rather than one per
-//! `instance`: the topic is the group's alert name (`commonLabels.alertname`, else
-//! `groupLabels`), and the message lists the firing alerts, then the resolved ones, each with
-//! its severity's emoji, its summary and a link to its source:
+//! Alerts are grouped by a name, the `name` URL option's label (or annotation; `instance` by
+//! default), which is the topic; each alert is shown by its `desc` option's label or annotation
+//! (`alertname` by default) and a link to its source. One message per name and status, firing
+//! before resolved, names in the order they first appear:
 //!
 //! ```text
-//! **FIRING**
-//! * :alert: api-server at 10.0.3.14:8080 is down ([source](http://prometheus:9090/graph?…))
-//! * :warning: api-server at 10.0.3.15:8080 is slow ([source](http://prometheus:9090/graph?…))
+//! :alert: **FIRING**
+//! * CPU core temperature is 34.75C ([source](http://prometheus:9090/graph?…))
+//! * CPU core temperature is 17.625C ([source](http://prometheus:9090/graph?…))
 //! ```
 
 #[cfg(test)]
 mod tests;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, optional_text};
-
-/// Alerts shown in one message; the rest are counted.
-const MAX_ALERTS: usize = 20;
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
 
 pub struct Alertmanager;
 
@@ -38,53 +35,56 @@ impl Integration for Alertmanager {
 
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
         let body = payload.body;
-        if !body.is_object() {
-            return Err(IntegrationError::Malformed("expected a JSON object".into()));
+        if body.get("alerts").is_none_or(|alerts| !alerts.is_array()) {
+            return Err(IntegrationError::Malformed("expected a list at /alerts".into()));
         }
-        let alerts = list(body, "/alerts")?;
-        if alerts.is_empty() {
-            return Err(IntegrationError::Malformed("no alerts".into()));
-        }
-        let status = match optional_text(body, "status")? {
-            Some(status @ ("firing" | "resolved")) => status,
-            Some(other) => return Err(IntegrationError::Malformed(format!("unknown status '{other}'"))),
-            None => "",
-        };
+        let name_field = payload.param("name").unwrap_or("instance");
+        let desc_field = payload.param("desc").unwrap_or("alertname");
 
-        let mut firing = Vec::new();
-        let mut resolved = Vec::new();
-        for alert in alerts.iter().take(MAX_ALERTS) {
-            let alert_status = optional_text(alert, "status")?.unwrap_or(status);
-            if alert_status == "resolved" {
-                resolved.push(alert_line(alert, true)?);
-            } else {
-                firing.push(alert_line(alert, false)?);
+        // Per name, in order of first appearance: its firing and its resolved alerts' lines.
+        let mut topics: Vec<(String, [Vec<String>; 2])> = Vec::new();
+        for alert in list(body, "/alerts")? {
+            if !alert.is_object() {
+                return Err(IntegrationError::Malformed("expected an alert object".into()));
+            }
+            let name = field(alert, name_field)?.unwrap_or("(unknown)").to_owned();
+            let desc =
+                field(alert, desc_field)?.map_or_else(|| format!("<missing field: {desc_field}>"), str::to_owned);
+            // Zulip's choice: the graph tab rather than the console tab.
+            let url = text(alert, "/generatorURL")?.replace("tab=1", "tab=0");
+            let resolved = match text(alert, "/status")? {
+                "firing" => 0,
+                "resolved" => 1,
+                other => return Err(IntegrationError::Malformed(format!("unknown alert status '{other}'"))),
+            };
+            let line = format!("{desc} ([source]({url}))");
+            match topics.iter_mut().find(|(topic, _)| *topic == name) {
+                Some((_, lines)) => lines[resolved].push(line),
+                None => {
+                    let mut lines = [Vec::new(), Vec::new()];
+                    lines[resolved].push(line);
+                    topics.push((name, lines));
+                }
             }
         }
-        let mut sections: Vec<String> = [("FIRING", &firing), ("Resolved", &resolved)]
-            .into_iter()
-            .filter(|(_, lines)| !lines.is_empty())
-            .map(|(title, lines)| match lines.as_slice() {
-                [line] => format!("**{title}** {line}"),
-                lines => {
-                    format!("**{title}**\n{}", lines.iter().map(|l| format!("* {l}")).collect::<Vec<_>>().join("\n"))
-                }
-            })
-            .collect();
-        if alerts.len() > MAX_ALERTS {
-            sections.push(format!("[and {} more]", alerts.len() - MAX_ALERTS));
-        }
 
-        // Without a status, the notification is firing while any of its alerts is.
-        let event = match status {
-            "" if firing.is_empty() => "resolved",
-            "" => "firing",
-            status => status,
-        };
-        Ok(Handled {
-            event: event.into(),
-            outcome: Outcome::Message { topic: topic(body), content: sections.join("\n\n") },
-        })
+        let any_firing = topics.iter().any(|(_, [firing, _])| !firing.is_empty());
+        let mut messages = Vec::new();
+        for (topic, statuses) in topics {
+            for (lines, (icon, title)) in statuses.iter().zip([(":alert:", "FIRING"), (":squared_ok:", "Resolved")]) {
+                let content = match lines.as_slice() {
+                    [] => continue,
+                    [line] => format!("{icon} **{title}** {line}"),
+                    lines => format!(
+                        "{icon} **{title}**\n{}",
+                        lines.iter().map(|l| format!("* {l}")).collect::<Vec<_>>().join("\n")
+                    ),
+                };
+                messages.push((topic.clone(), content));
+            }
+        }
+        let outcome = if messages.is_empty() { Outcome::Ignore } else { Outcome::Messages(messages) };
+        Ok(Handled { event: if any_firing { "firing" } else { "resolved" }.into(), outcome })
     }
 
     fn sample(&self) -> (Option<&'static str>, &'static str) {
@@ -95,70 +95,19 @@ impl Integration for Alertmanager {
     }
 }
 
-/// The group's alert name, or its grouping labels' values, or "Alertmanager".
-fn topic(body: &Value) -> String {
-    let alertname = |labels: &str| {
-        body.pointer(&format!("/{labels}/alertname")).and_then(Value::as_str).filter(|n| !n.trim().is_empty())
-    };
-    if let Some(name) = alertname("commonLabels").or_else(|| alertname("groupLabels")) {
-        return name.trim().to_owned();
+/// The alert's label `key`, else its annotation `key`; `None` when it has neither. A label or
+/// annotation of another type than text is Malformed.
+fn field<'v>(alert: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
+    for map in ["labels", "annotations"] {
+        match alert.get(map) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(values)) => match values.get(key) {
+                None => {}
+                Some(Value::String(value)) => return Ok(Some(value)),
+                Some(_) => return Err(IntegrationError::Malformed(format!("expected text at {map}.{key}"))),
+            },
+            Some(_) => return Err(IntegrationError::Malformed(format!("expected an object at {map}"))),
+        }
     }
-    let values: Vec<&str> = body
-        .get("groupLabels")
-        .and_then(Value::as_object)
-        .map(|labels| labels.values().filter_map(Value::as_str).filter(|v| !v.trim().is_empty()).collect())
-        .unwrap_or_default();
-    if values.is_empty() { "Alertmanager".into() } else { values.join(" / ") }
-}
-
-/// `:warning: <summary> ([source](<generatorURL>))`.
-fn alert_line(alert: &Value, resolved: bool) -> Result<String, IntegrationError> {
-    if !alert.is_object() {
-        return Err(IntegrationError::Malformed("expected an alert object".into()));
-    }
-    let labels = string_map(alert, "labels")?;
-    let annotations = string_map(alert, "annotations")?;
-    let label = |key: &str| optional_text_in(labels, key, "labels");
-    let annotation = |key: &str| optional_text_in(annotations, key, "annotations");
-    let summary = match annotation("summary")?.or(annotation("description")?).or(label("alertname")?) {
-        // A line of a list: newlines in a description would break it.
-        Some(summary) => summary.split_whitespace().collect::<Vec<_>>().join(" "),
-        None => "(no summary)".into(),
-    };
-    let emoji = if resolved { ":squared_ok:" } else { severity_emoji(label("severity")?.unwrap_or_default()) };
-    Ok(match optional_text(alert, "generatorURL")?.map(str::trim).filter(|u| !u.is_empty()) {
-        // Zulip's choice: the graph tab rather than the console tab.
-        Some(url) => format!("{emoji} {summary} ([source]({}))", url.replace("tab=1", "tab=0")),
-        None => format!("{emoji} {summary}"),
-    })
-}
-
-/// Zulip's emoji for the usual `severity` labels; unknown severities count as alerts.
-fn severity_emoji(severity: &str) -> &'static str {
-    match severity.trim().to_ascii_lowercase().as_str() {
-        "warning" | "warn" | "major" => ":warning:",
-        "info" | "notice" | "low" | "debug" => ":info:",
-        _ => ":alert:",
-    }
-}
-
-fn optional_text_in<'v>(
-    map: Option<&'v Map<String, Value>>,
-    key: &str,
-    name: &str,
-) -> Result<Option<&'v str>, IntegrationError> {
-    match map.and_then(|m| m.get(key)) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.trim().is_empty())),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {name}.{key}"))),
-    }
-}
-
-/// An object of labels or annotations: missing is empty, another type is Malformed.
-fn string_map<'v>(alert: &'v Value, key: &str) -> Result<Option<&'v Map<String, Value>>, IntegrationError> {
-    match alert.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected an object at {key}"))),
-    }
+    Ok(None)
 }

@@ -2,29 +2,23 @@ use serde_json::{Value, json};
 
 use super::*;
 
-fn run(body: &Value) -> Result<Handled, IntegrationError> {
-    Alertmanager.handle(&Payload { params: &[], event_type: None, headers: &[], body, raw: b"" })
+fn run(body: &Value, params: &[(&str, &str)]) -> Result<Handled, IntegrationError> {
+    let params: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Alertmanager.handle(&Payload { params: &params, event_type: None, headers: &[], body, raw: b"" })
 }
 
-fn message(body: &Value) -> (String, String, String) {
-    match run(body).unwrap() {
-        Handled { event, outcome: Outcome::Message { topic, content } } => (event, topic, content),
+fn messages(body: &Value, params: &[(&str, &str)]) -> Vec<(String, String)> {
+    match run(body, params).unwrap().outcome {
+        Outcome::Messages(messages) => messages,
         other => panic!("{other:?}"),
     }
 }
 
-fn malformed(body: Value) -> String {
-    match run(&body) {
-        Err(IntegrationError::Malformed(why)) => why,
-        other => panic!("{body}: {other:?}"),
-    }
-}
-
-fn alert(status: &str, summary: &str, severity: &str) -> Value {
+fn alert(status: &str, instance: &str, alertname: &str) -> Value {
     json!({
         "status": status,
-        "labels": {"alertname": "Probe", "severity": severity},
-        "annotations": {"summary": summary},
+        "labels": {"alertname": alertname, "instance": instance},
+        "annotations": {"summary": format!("{alertname} on {instance}")},
         "generatorURL": "http://prometheus:9090/graph?g0.tab=1"
     })
 }
@@ -33,87 +27,71 @@ fn alert(status: &str, summary: &str, severity: &str) -> Value {
 fn the_sample_renders() {
     let (event, sample) = Alertmanager.sample();
     assert_eq!(event, None);
-    let (event, topic, content) = message(&serde_json::from_str(sample).unwrap());
-    assert_eq!((event.as_str(), topic.as_str()), ("firing", "InstanceDown"));
+    let body = serde_json::from_str(sample).unwrap();
     assert_eq!(
-        content,
-        "**FIRING** :alert: api-server at 10.0.3.14:8080 is down \
-         ([source](http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=0))"
+        messages(&body, &[]),
+        vec![(
+            "10.0.3.14:8080".to_owned(),
+            ":alert: **FIRING** InstanceDown ([source](http://prometheus:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=0))"
+                .to_owned()
+        )]
     );
 }
 
 #[test]
-fn firing_alerts_come_before_resolved_ones() {
-    let body = json!({"status": "firing", "alerts": [
-        alert("resolved", "r1", "critical"),
-        alert("firing", "f1", "critical"),
-        alert("firing", "f2", "Warning"),
-        alert("firing", "f3", "info"),
-        alert("firing", "f4", "page-someone"),
+fn one_message_per_name_and_status_firing_first() {
+    let body = json!({"alerts": [
+        alert("resolved", "b", "Down"),
+        alert("firing", "a", "Down"),
+        alert("firing", "b", "Slow"),
+        alert("firing", "b", "Down"),
     ]});
-    let (event, _, content) = message(&body);
-    assert_eq!(event, "firing");
     let source = "([source](http://prometheus:9090/graph?g0.tab=0))";
     assert_eq!(
-        content,
-        format!(
-            "**FIRING**\n* :alert: f1 {source}\n* :warning: f2 {source}\n* :info: f3 {source}\n* :alert: f4 {source}\n\n\
-             **Resolved** :squared_ok: r1 {source}"
-        )
+        messages(&body, &[]),
+        vec![
+            ("b".to_owned(), format!(":alert: **FIRING**\n* Slow {source}\n* Down {source}")),
+            ("b".to_owned(), format!(":squared_ok: **Resolved** Down {source}")),
+            ("a".to_owned(), format!(":alert: **FIRING** Down {source}")),
+        ]
     );
 }
 
 #[test]
-fn the_summary_falls_back_to_the_description_then_the_alert_name() {
-    let line = |annotations: Value| {
-        let body =
-            json!({"status": "firing", "alerts": [{"labels": {"alertname": "Probe"}, "annotations": annotations}]});
-        message(&body).2
-    };
-    assert_eq!(line(json!({"summary": "s", "description": "d"})), "**FIRING** :alert: s");
-    assert_eq!(line(json!({"summary": " ", "description": "two\nlines  here"})), "**FIRING** :alert: two lines here");
-    assert_eq!(line(json!({})), "**FIRING** :alert: Probe");
-    let bare = json!({"alerts": [{"status": "resolved"}]});
+fn the_name_and_desc_options_pick_labels_or_annotations() {
+    let body = json!({"alerts": [alert("firing", "a", "Down")]});
     assert_eq!(
-        message(&bare),
-        ("resolved".into(), "Alertmanager".into(), "**Resolved** :squared_ok: (no summary)".into())
+        messages(&body, &[("name", "alertname"), ("desc", "summary")]),
+        vec![(
+            "Down".to_owned(),
+            ":alert: **FIRING** Down on a ([source](http://prometheus:9090/graph?g0.tab=0))".to_owned()
+        )]
+    );
+    assert_eq!(
+        messages(&body, &[("name", "nope"), ("desc", "nada")]),
+        vec![(
+            "(unknown)".to_owned(),
+            ":alert: **FIRING** <missing field: nada> ([source](http://prometheus:9090/graph?g0.tab=0))".to_owned()
+        )]
     );
 }
 
 #[test]
-fn the_topic_is_the_groups_alert_name() {
-    let topic = |extra: Value| {
-        let mut body = json!({"status": "firing", "alerts": [alert("firing", "x", "")]});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        message(&body).1
-    };
-    assert_eq!(topic(json!({"commonLabels": {"alertname": "A"}, "groupLabels": {"alertname": "B"}})), "A");
-    assert_eq!(topic(json!({"commonLabels": {}, "groupLabels": {"alertname": "B"}})), "B");
-    assert_eq!(topic(json!({"groupLabels": {"service": "api", "cluster": "prod-eu"}})), "prod-eu / api");
-    assert_eq!(topic(json!({"groupLabels": {}})), "Alertmanager");
-    assert_eq!(topic(json!({"commonLabels": [1], "groupLabels": "x"})), "Alertmanager");
-}
-
-#[test]
-fn many_alerts_are_counted_not_listed() {
-    let alerts: Vec<Value> = (0..45).map(|i| alert("firing", &format!("a{i}"), "critical")).collect();
-    let (_, _, content) = message(&json!({ "status": "firing", "alerts": alerts }));
-    assert_eq!(content.lines().filter(|l| l.starts_with("* ")).count(), MAX_ALERTS);
-    assert!(content.ends_with("a19 ([source](http://prometheus:9090/graph?g0.tab=0))\n\n[and 25 more]"), "{content}");
+fn no_alerts_send_nothing() {
+    assert_eq!(run(&json!({"alerts": []}), &[]).unwrap().outcome, Outcome::Ignore);
 }
 
 #[test]
 fn garbage_is_malformed() {
-    assert_eq!(malformed(json!([])), "expected a JSON object");
-    assert_eq!(malformed(json!({})), "no alerts");
-    assert_eq!(malformed(json!({"alerts": []})), "no alerts");
-    assert_eq!(malformed(json!({"alerts": {"a": 1}})), "expected a list at /alerts");
-    assert_eq!(malformed(json!({"alerts": [1]})), "expected an alert object");
-    assert_eq!(malformed(json!({"status": "exploded", "alerts": [{}]})), "unknown status 'exploded'");
-    assert_eq!(malformed(json!({"status": 3, "alerts": [{}]})), "expected text at status");
-    assert_eq!(malformed(json!({"alerts": [{"status": false}]})), "expected text at status");
-    assert_eq!(malformed(json!({"alerts": [{"labels": ["a"]}]})), "expected an object at labels");
-    assert_eq!(malformed(json!({"alerts": [{"annotations": {"summary": 1}}]})), "expected text at annotations.summary");
-    assert_eq!(malformed(json!({"alerts": [{"labels": {"severity": {}}}]})), "expected text at labels.severity");
-    assert_eq!(malformed(json!({"alerts": [{"generatorURL": 9}]})), "expected text at generatorURL");
+    for body in [
+        json!({}),
+        json!({"alerts": 3}),
+        json!({"alerts": [3]}),
+        json!({"alerts": [{"status": "firing", "labels": {"instance": 3}, "generatorURL": "u"}]}),
+        json!({"alerts": [{"status": "firing", "labels": []}]}),
+        json!({"alerts": [{"status": "firing"}]}),
+        json!({"alerts": [{"status": "odd", "generatorURL": "u"}]}),
+    ] {
+        assert!(matches!(run(&body, &[]), Err(IntegrationError::Malformed(_))), "{body}");
+    }
 }
