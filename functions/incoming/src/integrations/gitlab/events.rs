@@ -1,323 +1,245 @@
-//! Each GitLab event's topic and message, in Zulip's words (its gitlab view and the helpers
-//! Zulip shares between git integrations).
-
-use std::collections::HashMap;
+//! Each GitLab event's message and topic, in Zulip's words (its gitlab view), built on the
+//! templates Zulip's git integrations share (`crate::git`).
+//!
+//! A message function gets the payload and `include_title`: whether the URL fixes the topic,
+//! in which case the item's title goes into the message, since the topic no longer shows it.
 
 use serde_json::Value;
 
+use crate::git::{self, Commit, PullRequestEvent};
 use crate::integration::{IntegrationError, list, number, optional_text, text};
 
-/// The all-zero commit id: a branch's `before` when it is created, its `after` when deleted.
-pub const EMPTY_SHA: &str = "0000000000000000000000000000000000000000";
-/// Commits and jobs listed in a message; the rest are counted.
-const MAX_COMMITS: usize = 20;
-const MAX_BUILDS: usize = 20;
-/// Assignees named; the rest are counted.
-const MAX_ASSIGNEES: usize = 10;
-/// Committers credited by name in a push; the rest are "others".
-const MAX_COMMITTERS: usize = 3;
-/// Zulip's short commit ids.
-const SHORT_SHA: usize = 11;
+pub use crate::git::EMPTY_SHA;
 
-/// A topic and a message.
-type Rendered = Result<(String, String), IntegrationError>;
+/// A message, or why the payload cannot give one.
+type Body = Result<String, IntegrationError>;
 
-pub fn push(body: &Value) -> Rendered {
-    let user = text(body, "/user_name")?;
-    let branch = branch_name(text(body, "/ref")?);
-    let topic = format!("{} / {branch}", repo_name(body)?);
-    let before = optional_text(body, "before")?.unwrap_or_default();
-    let after = optional_text(body, "after")?.unwrap_or_default();
-    if after == EMPTY_SHA {
-        return Ok((topic, format!("{user} deleted branch {branch}.")));
+pub fn push(body: &Value, _include_title: bool) -> Body {
+    if truthy(body.get("after")) && text(body, "/after")? == EMPTY_SHA {
+        return Ok(git::remove_branch_event_message(user_name(body)?, &branch_name(body)?));
     }
-    let homepage = homepage(body)?;
-    let commits = list(body, "/commits")?.iter().map(Commit::from_json).collect::<Result<Vec<_>, _>>()?;
-    if commits.is_empty() {
-        let content = if before == EMPTY_SHA {
-            format!("{user} created [{branch}]({homepage}/-/tree/{branch}) branch.")
-        } else {
-            format!("{user} [pushed]({homepage}/-/compare/{before}...{after}) the branch {branch}.")
-        };
-        return Ok((topic, content));
-    }
-    // A new branch has nothing to compare with: link its commits instead.
-    let url = if before == EMPTY_SHA || before.is_empty() {
-        format!("{homepage}/-/commits/{branch}")
-    } else {
-        format!("{homepage}/-/compare/{before}...{after}")
-    };
-    // GitLab sends at most 20 commits and counts them all in `total_commits_count`.
-    let total = body
-        .get("total_commits_count")
-        .and_then(Value::as_u64)
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0)
-        .max(commits.len());
-    let mut content =
-        format!("{user} [pushed]({url}) {total} commit{} to branch {branch}.", if total > 1 { "s" } else { "" });
-    let committers = committers(&commits);
-    if !(committers.len() == 1 && committers[0].0 == user) {
-        content.push_str(&format!(" Commits by {}.", credits(&committers)));
-    }
-    content.push_str("\n\n");
-    let lines: Vec<String> = commits.iter().take(MAX_COMMITS).map(Commit::line).collect();
-    content.push_str(&lines.join("\n"));
-    if total > lines.len() {
-        content.push_str(&format!("\n[and {} more commit(s)]", total - lines.len()));
-    }
-    Ok((topic, content))
-}
-
-struct Commit<'v> {
-    author: &'v str,
-    sha: &'v str,
-    message: &'v str,
-    url: &'v str,
-}
-
-impl<'v> Commit<'v> {
-    fn from_json(commit: &'v Value) -> Result<Self, IntegrationError> {
-        Ok(Commit {
-            author: text(commit, "/author/name")?,
-            sha: text(commit, "/id")?,
-            message: text(commit, "/message")?,
-            url: text(commit, "/url")?,
+    let compare_url = format!("{}/-/compare/{}...{}", homepage(body)?, text(body, "/before")?, text(body, "/after")?);
+    let commits = list(body, "/commits")?
+        .iter()
+        .map(|commit| {
+            Ok(Commit {
+                name: text(commit, "/author/name")?,
+                sha: text(commit, "/id")?,
+                message: text(commit, "/message")?,
+                url: text(commit, "/url")?,
+            })
         })
-    }
-
-    /// `* <first line of the message> ([<short sha>](<url>))`.
-    fn line(&self) -> String {
-        let title = self.message.lines().next().unwrap_or_default();
-        format!("* {title} ([{}]({}))", short_sha(self.sha), self.url)
-    }
+        .collect::<Result<Vec<_>, IntegrationError>>()?;
+    Ok(git::push_commits_event_message(
+        user_name(body)?,
+        Some(&compare_url),
+        &branch_name(body)?,
+        &commits,
+        false,
+        false,
+        false,
+    ))
 }
 
-/// Commit authors with their commit counts, most commits first (then by name), the fourth and
-/// later ones summed up as "others".
-fn committers<'v>(commits: &[Commit<'v>]) -> Vec<(&'v str, usize)> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for commit in commits {
-        *counts.entry(commit.author).or_default() += 1;
-    }
-    let mut committers: Vec<(&str, usize)> = counts.into_iter().collect();
-    committers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    if committers.len() > MAX_COMMITTERS {
-        let others = committers[MAX_COMMITTERS..].iter().map(|(_, n)| n).sum();
-        committers.truncate(MAX_COMMITTERS);
-        committers.push(("others", others));
-    }
-    committers
+pub fn tag_push(body: &Value, _include_title: bool) -> Body {
+    let tag = text(body, "/ref")?.replace("refs/tags/", "");
+    let action = if truthy(body.get("checkout_sha")) { "pushed" } else { "removed" };
+    Ok(git::push_tag_event_message(user_name(body)?, &tag, None, action))
 }
 
-/// `Ana (2), Bo (1) and others (3)`.
-fn credits(committers: &[(&str, usize)]) -> String {
-    and_list(&committers.iter().map(|(name, n)| format!("{name} ({n})")).collect::<Vec<_>>())
+pub fn test(body: &Value, _include_title: bool) -> Body {
+    Ok(format!("Webhook for **{}** has been configured successfully! :tada:", repo_name(body)?))
 }
 
-pub fn tag_push(body: &Value) -> Rendered {
-    let user = text(body, "/user_name")?;
-    let reference = text(body, "/ref")?;
-    let tag = reference.strip_prefix("refs/tags/").unwrap_or(reference);
-    let pushed = optional_text(body, "checkout_sha")?.is_some_and(|sha| !sha.is_empty());
-    let mut content = if pushed {
-        format!("{user} pushed tag [{tag}]({}/-/tags/{tag})", homepage(body)?)
-    } else {
-        format!("{user} removed tag {tag}")
-    };
-    if !tag.ends_with(|c: char| c.is_ascii_punctuation()) {
-        content.push('.');
-    }
-    Ok((repo_name(body)?.to_owned(), content))
-}
-
-pub fn test(body: &Value) -> Rendered {
-    let repo = repo_name(body)?;
-    Ok((repo.to_owned(), format!("Webhook for **{repo}** has been configured successfully! :tada:")))
-}
-
-pub fn issue_opened(body: &Value) -> Rendered {
+pub fn issue_created(body: &Value, include_title: bool) -> Body {
     let attributes = attributes(body)?;
-    let description = optional_text(attributes, "description")?.map(without_html_comments);
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
+    // Issue templates hide their guidance in HTML comments; Zulip leaves them out.
+    let description = match attributes.get("description") {
+        Some(description) if truthy(Some(description)) => {
+            Some(without_html_comments(text(attributes, "/description")?).trim_end().to_owned())
+        }
+        _ => None,
+    };
+    let assignees = assignees(body)?;
+    Ok(PullRequestEvent {
+        user_name: issue_user_name(body)?,
         action: "created",
-        kind: "issue",
-        number: number(attributes, "/iid")?,
         url: text(attributes, "/url")?,
-        branches: None,
-        assignees: assignees(body)?,
+        number: Some(number(attributes, "/iid")?),
         message: description.as_deref(),
-    });
-    Ok((issue_topic(body)?, content))
-}
-
-pub fn issue(body: &Value, action: &str) -> Rendered {
-    let attributes = attributes(body)?;
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
-        action,
+        assignees: &assignees,
         kind: "issue",
-        number: number(attributes, "/iid")?,
-        url: text(attributes, "/url")?,
-        ..Sentence::default()
-    });
-    Ok((issue_topic(body)?, content))
-}
-
-fn issue_topic(body: &Value) -> Result<String, IntegrationError> {
-    let attributes = attributes(body)?;
-    Ok(item_topic(repo_name(body)?, "issue", number(attributes, "/iid")?, text(attributes, "/title")?))
-}
-
-pub fn merge_request_opened(body: &Value) -> Rendered {
-    let attributes = attributes(body)?;
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
-        action: "created",
-        kind: "MR",
-        number: number(attributes, "/iid")?,
-        url: text(attributes, "/url")?,
-        branches: Some((text(attributes, "/source_branch")?, text(attributes, "/target_branch")?)),
-        assignees: assignees(body)?,
-        message: optional_text(attributes, "description")?,
-    });
-    Ok((merge_request_topic(body)?, content))
-}
-
-/// An update that pushed commits names them ("added commit(s) to"); another update quotes the
-/// description, as Zulip does.
-pub fn merge_request_updated(body: &Value) -> Rendered {
-    let attributes = attributes(body)?;
-    if optional_text(attributes, "oldrev")?.is_some_and(|rev| !rev.is_empty()) {
-        return merge_request(body, "added commit(s) to");
+        title: title(attributes, include_title)?,
+        ..PullRequestEvent::default()
     }
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
-        action: "updated",
-        kind: "MR",
-        number: number(attributes, "/iid")?,
-        url: text(attributes, "/url")?,
-        branches: None,
-        assignees: assignees(body)?,
-        message: optional_text(attributes, "description")?,
-    });
-    Ok((merge_request_topic(body)?, content))
+    .message())
 }
 
-pub fn merge_request(body: &Value, action: &str) -> Rendered {
+pub fn issue(action: &str, body: &Value, include_title: bool) -> Body {
     let attributes = attributes(body)?;
-    let branches = if action == "merged" {
-        Some((text(attributes, "/source_branch")?, text(attributes, "/target_branch")?))
-    } else {
-        None
-    };
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
+    Ok(PullRequestEvent {
+        user_name: issue_user_name(body)?,
         action,
-        kind: "MR",
-        number: number(attributes, "/iid")?,
         url: text(attributes, "/url")?,
-        branches,
-        ..Sentence::default()
-    });
-    Ok((merge_request_topic(body)?, content))
+        number: Some(number(attributes, "/iid")?),
+        kind: "issue",
+        title: title(attributes, include_title)?,
+        ..PullRequestEvent::default()
+    }
+    .message())
 }
 
-fn merge_request_topic(body: &Value) -> Result<String, IntegrationError> {
+/// An update that pushed commits says so; another quotes the description.
+pub fn merge_request_updated(body: &Value, include_title: bool) -> Body {
+    if truthy(attributes(body)?.get("oldrev")) {
+        return merge_request("added commit(s) to", body, include_title);
+    }
+    merge_request_opened_or_updated("updated", body, include_title)
+}
+
+pub fn merge_request(action: &str, body: &Value, include_title: bool) -> Body {
     let attributes = attributes(body)?;
-    Ok(item_topic(repo_name(body)?, "MR", number(attributes, "/iid")?, text(attributes, "/title")?))
+    let (target_branch, base_branch) = if action == "merged" {
+        (Some(text(attributes, "/source_branch")?), Some(text(attributes, "/target_branch")?))
+    } else {
+        (None, None)
+    };
+    Ok(PullRequestEvent {
+        user_name: issue_user_name(body)?,
+        action,
+        url: text(attributes, "/url")?,
+        number: Some(number(attributes, "/iid")?),
+        target_branch,
+        base_branch,
+        kind: "MR",
+        title: title(attributes, include_title)?,
+        ..PullRequestEvent::default()
+    }
+    .message())
 }
 
-pub fn commit_note(body: &Value) -> Rendered {
-    let note = text(body, "/object_attributes/note")?;
-    let mut content = format!(
-        "{} [commented]({}) on [{}]({})",
-        text(body, "/user/name")?,
-        text(body, "/object_attributes/url")?,
-        short_sha(text(body, "/commit/id")?),
+pub fn merge_request_opened_or_updated(action: &str, body: &Value, include_title: bool) -> Body {
+    let attributes = attributes(body)?;
+    let (target_branch, base_branch) = if action == "created" {
+        (Some(text(attributes, "/source_branch")?), Some(text(attributes, "/target_branch")?))
+    } else {
+        (None, None)
+    };
+    let assignees = assignees(body)?;
+    Ok(PullRequestEvent {
+        user_name: issue_user_name(body)?,
+        action,
+        url: text(attributes, "/url")?,
+        number: Some(number(attributes, "/iid")?),
+        target_branch,
+        base_branch,
+        message: optional_text(attributes, "description")?,
+        assignees: &assignees,
+        kind: "MR",
+        title: title(attributes, include_title)?,
+        ..PullRequestEvent::default()
+    }
+    .message())
+}
+
+pub fn commit_note(body: &Value, _include_title: bool) -> Body {
+    let action = format!("[commented]({})", text(body, "/object_attributes/url")?);
+    Ok(git::commits_comment_action_message(
+        issue_user_name(body)?,
+        &action,
         text(body, "/commit/url")?,
-    );
-    if note.trim().is_empty() {
-        content.push('.');
-    } else {
-        content.push(':');
-        content.push_str(&quote(note));
-    }
-    Ok((repo_name(body)?.to_owned(), content))
+        text(body, "/commit/id")?,
+        Some(text(body, "/object_attributes/note")?),
+    ))
 }
 
-pub fn merge_request_note(body: &Value) -> Rendered {
-    let iid = number(body, "/merge_request/iid")?;
-    let action = format!("[commented]({}) on", text(body, "/object_attributes/url")?);
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
-        action: &action,
-        kind: "MR",
-        number: iid,
-        url: text(body, "/merge_request/url")?,
-        message: Some(text(body, "/object_attributes/note")?),
-        ..Sentence::default()
-    });
-    Ok((item_topic(repo_name(body)?, "MR", iid, text(body, "/merge_request/title")?), content))
+pub fn merge_request_note(body: &Value, include_title: bool) -> Body {
+    noted_item(body, "/merge_request", "MR", None, include_title)
 }
 
-pub fn issue_note(body: &Value) -> Rendered {
-    let iid = number(body, "/issue/iid")?;
-    let action = format!("[commented]({}) on", text(body, "/object_attributes/url")?);
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
-        action: &action,
-        kind: "issue",
-        number: iid,
-        url: text(body, "/issue/url")?,
-        message: Some(text(body, "/object_attributes/note")?),
-        ..Sentence::default()
-    });
-    Ok((item_topic(repo_name(body)?, "issue", iid, text(body, "/issue/title")?), content))
+pub fn issue_note(body: &Value, include_title: bool) -> Body {
+    noted_item(body, "/issue", "issue", None, include_title)
 }
 
-pub fn snippet_note(body: &Value) -> Rendered {
-    let id = number(body, "/snippet/id")?;
-    let action = format!("[commented]({}) on", text(body, "/object_attributes/url")?);
+pub fn snippet_note(body: &Value, include_title: bool) -> Body {
+    let snippet = object(body, "/snippet")?;
     // Snippets carry their URL since GitLab 16.1.
-    let url = match optional_text(&body["snippet"], "url")? {
-        Some(url) => url.to_owned(),
-        None => format!("{}/-/snippets/{id}", homepage(body)?),
+    let url = if snippet.get("url").is_some() {
+        text(snippet, "/url")?.to_owned()
+    } else {
+        format!("{}/-/snippets/{}", text(body, "/project/web_url")?, number(snippet, "/id")?)
     };
-    let content = sentence(Sentence {
-        user: text(body, "/user/name")?,
-        action: &action,
-        kind: "snippet",
-        number: id,
-        url: &url,
-        message: Some(text(body, "/object_attributes/note")?),
-        ..Sentence::default()
-    });
-    Ok((item_topic(repo_name(body)?, "snippet", id, text(body, "/snippet/title")?), content))
+    noted_item(body, "/snippet", "snippet", Some(&url), include_title)
 }
 
-pub fn wiki_page(body: &Value, action: &str) -> Rendered {
-    let content = format!(
+/// A comment on a merge request, issue or snippet: `… [commented](…) on [MR #1](…):` and
+/// the comment quoted. Snippets are numbered by `id`, the others by `iid`.
+fn noted_item(body: &Value, pointer: &str, kind: &str, url: Option<&str>, include_title: bool) -> Body {
+    let item = object(body, pointer)?;
+    let action = format!("[commented]({}) on", text(body, "/object_attributes/url")?);
+    let number = if kind == "snippet" { number(item, "/id")? } else { number(item, "/iid")? };
+    Ok(PullRequestEvent {
+        user_name: issue_user_name(body)?,
+        action: &action,
+        url: match url {
+            Some(url) => url,
+            None => text(item, "/url")?,
+        },
+        number: Some(number),
+        message: Some(text(body, "/object_attributes/note")?),
+        kind,
+        title: title(item, include_title)?,
+        ..PullRequestEvent::default()
+    }
+    .message())
+}
+
+/// A comment on an issue's design (an image): GitLab names neither the issue nor the design
+/// but in the design's path, `designs/issue-<number>/<name>`.
+pub fn design_note(body: &Value, _include_title: bool) -> Body {
+    let comment = attributes(body)?;
+    let homepage = text(body, "/repository/homepage")?;
+    let note_id = number(comment, "/id")?;
+    let (issue, design_name) = design_path(comment)?;
+    let design_url = format!("{homepage}/-/issues/{issue}/designs/{design_name}");
+    Ok(format!(
+        "{} [commented]({design_url}#note_{note_id}) on design [{design_name}]({design_url}):\n{}",
+        issue_user_name(body)?,
+        git::content_message(text(comment, "/note")?),
+    ))
+}
+
+/// The issue number and the design's name from `designs/issue-<number>/<name>`.
+fn design_path(comment: &Value) -> Result<(&str, &str), IntegrationError> {
+    let path = text(comment, "/position/new_path")?;
+    let parts: Vec<&str> = path.split('/').collect();
+    let [_, issue, name] = parts.as_slice() else {
+        return Err(IntegrationError::Malformed(format!(
+            "expected a design path like designs/issue-1/name at /object_attributes/position/new_path, got {path:?}"
+        )));
+    };
+    Ok((issue.rsplit('-').next().unwrap_or_default(), name))
+}
+
+pub fn wiki_page(action: &str, body: &Value, _include_title: bool) -> Body {
+    Ok(format!(
         "{} {action} [wiki page \"{}\"]({}).",
-        text(body, "/user/name")?,
+        issue_user_name(body)?,
         text(body, "/object_attributes/title")?,
         text(body, "/object_attributes/url")?,
-    );
-    Ok((repo_name(body)?.to_owned(), content))
+    ))
 }
 
-pub fn job(body: &Value) -> Rendered {
+pub fn build(body: &Value, _include_title: bool) -> Body {
     let action = match text(body, "/build_status")? {
         "created" => "was created".to_owned(),
         "running" => "started".to_owned(),
         status => format!("changed status to {status}"),
     };
-    let content = format!("Build {} from {} stage {action}.", text(body, "/build_name")?, text(body, "/build_stage")?);
-    Ok((format!("{} / {}", repo_name(body)?, branch_name(text(body, "/ref")?)), content))
+    Ok(format!("Build {} from {} stage {action}.", text(body, "/build_name")?, text(body, "/build_stage")?))
 }
 
-pub fn pipeline(body: &Value) -> Rendered {
+pub fn pipeline(body: &Value, _include_title: bool) -> Body {
     let id = number(body, "/object_attributes/id")?;
     let action = match text(body, "/object_attributes/status")? {
         "pending" => "was created".to_owned(),
@@ -325,116 +247,132 @@ pub fn pipeline(body: &Value) -> Rendered {
         status => format!("changed status to {status}"),
     };
     let homepage = homepage(body)?;
-    let builds = list(body, "/builds")?;
-    let mut lines = Vec::new();
-    for build in builds.iter().take(MAX_BUILDS) {
+    let mut builds = String::new();
+    for build in list(body, "/builds")? {
         let build_url = format!("{homepage}/-/jobs/{}", number(build, "/id")?);
-        lines.push(format!("* [{}]({build_url}) - {}", text(build, "/name")?, text(build, "/status")?));
+        builds.push_str(&format!("* [{}]({build_url}) - {}\n", text(build, "/name")?, text(build, "/status")?));
         let artifact = match build.get("artifacts_file") {
-            Some(file @ Value::Object(_)) => optional_text(file, "filename")?.filter(|f| !f.is_empty()),
+            Some(file @ Value::Object(_)) if truthy(file.get("filename")) => Some(text(file, "/filename")?),
             _ => None,
         };
         if let Some(artifact) = artifact {
-            lines.push(format!(
-                "  * built artifact: *{artifact}* [[Browse]({build_url}/artifacts/browse)|[Download]({build_url}/artifacts/download)]"
+            builds.push_str(&format!(
+                "  * built artifact: *{artifact}* [[Browse]({build_url}/artifacts/browse)|[Download]({build_url}/artifacts/download)]\n"
             ));
         }
     }
-    let head = format!("[Pipeline ({id})]({homepage}/-/pipelines/{id}) {action}");
-    let mut content =
-        if lines.is_empty() { format!("{head}.") } else { format!("{head} with build(s):\n{}.", lines.join("\n")) };
-    if builds.len() > MAX_BUILDS {
-        content.push_str(&format!("\n[and {} more build(s)]", builds.len() - MAX_BUILDS));
-    }
-    let topic = format!("{} / {}", repo_name(body)?, branch_name(text(body, "/object_attributes/ref")?));
-    Ok((topic, content))
+    builds.pop();
+    Ok(format!("[Pipeline ({id})]({homepage}/-/pipelines/{id}) {action} with build(s):\n{builds}."))
 }
 
-pub fn release(body: &Value) -> Rendered {
+pub fn release(body: &Value, _include_title: bool) -> Body {
+    let action = text(body, "/action")?;
     let name = text(body, "/name")?;
     let tag = text(body, "/tag")?;
-    let action = text(body, "/action")?;
-    let done = match action {
-        "create" => "created",
-        "update" => "updated",
-        "delete" => "deleted",
-        other => other,
+    let done = format!("{action}d");
+    if action == "delete" {
+        return Ok(git::release_event_message_without_user_name(&done, tag, name, None));
+    }
+    let mut content = git::release_event_message_without_user_name(&done, tag, name, Some(text(body, "/url")?));
+    if body.get("description").is_some() {
+        content.push_str(&git::content_message(text(body, "/description")?));
+    }
+    Ok(content)
+}
+
+/// Zulip's topic for each event (before a topic in the URL replaces it).
+pub fn topic(event: &str, body: &Value, use_merge_request_title: bool) -> Result<String, IntegrationError> {
+    let repo = repo_name(body)?;
+    let item = |pointer: &str, kind: &str, id: &str, with_title: bool| -> Result<String, IntegrationError> {
+        let item = object(body, pointer)?;
+        let title = if with_title { text(item, "/title")? } else { "" };
+        let topic = git::topic_with_pr_or_issue_info(repo, kind, number(item, id)?, title);
+        Ok(topic.trim_end().to_owned())
     };
-    let content = if action == "delete" {
-        format!("Release {name} for tag {tag} was {done}.")
-    } else {
-        let mut content = format!("Release [{name}]({}) for tag {tag} was {done}.", text(body, "/url")?);
-        if let Some(description) = optional_text(body, "description")?.filter(|d| !d.trim().is_empty()) {
-            content.push_str(&quote(description));
+    Ok(match event {
+        "Push Hook" => git::topic_with_branch(repo, &branch_name(body)?),
+        "Job Hook" | "Build Hook" => git::topic_with_branch(text(body, "/repository/name")?, &branch_name(body)?),
+        "Pipeline Hook" => {
+            git::topic_with_branch(repo, &text(body, "/object_attributes/ref")?.replace("refs/heads/", ""))
         }
-        content
-    };
-    Ok((repo_name(body)?.to_owned(), content))
-}
-
-/// Zulip's sentence for merge requests, issues and what notes comment on:
-/// `<user> <action> [<kind> #<number>](<url>) from `a` to `b` (assigned to X):` and a quote.
-#[derive(Default)]
-struct Sentence<'a> {
-    user: &'a str,
-    action: &'a str,
-    kind: &'a str,
-    number: i64,
-    url: &'a str,
-    branches: Option<(&'a str, &'a str)>,
-    assignees: Vec<&'a str>,
-    message: Option<&'a str>,
-}
-
-fn sentence(s: Sentence<'_>) -> String {
-    let mut out = format!("{} {} [{} #{}]({})", s.user, s.action, s.kind, s.number, s.url);
-    if let Some((source, target)) = s.branches {
-        out.push_str(&format!(" from `{source}` to `{target}`"));
-    }
-    if !s.assignees.is_empty() {
-        let mut names: Vec<String> = s.assignees.iter().take(MAX_ASSIGNEES).map(|&name| name.to_owned()).collect();
-        if s.assignees.len() > MAX_ASSIGNEES {
-            names.push(format!("{} others", s.assignees.len() - MAX_ASSIGNEES));
+        "Note Hook Issue" | "Confidential Note Hook Issue" => item("/issue", "issue", "/iid", true)?,
+        "Note Hook DesignManagement::Design" | "Confidential Note Hook DesignManagement::Design" => {
+            let path = text(body, "/object_attributes/position/new_path")?;
+            format!("{repo} / design {}", path.rsplit('/').next().unwrap_or_default())
         }
-        out.push_str(&format!(" (assigned to {})", and_list(&names)));
-    }
-    match s.message.filter(|m| !m.trim().is_empty()) {
-        Some(message) => {
-            out.push_str(":\n");
-            out.push_str(&quote(message));
+        "Note Hook MergeRequest" => item("/merge_request", "MR", "/iid", use_merge_request_title)?,
+        "Note Hook Snippet" => item("/snippet", "snippet", "/id", true)?,
+        event if event.starts_with("Merge Request Hook") => {
+            item("/object_attributes", "MR", "/iid", use_merge_request_title)?
         }
-        None => out.push('.'),
-    }
-    out.trim_end().to_owned()
+        event if event.starts_with("Issue Hook") || event.starts_with("Confidential Issue Hook") => {
+            item("/object_attributes", "issue", "/iid", true)?
+        }
+        _ => repo.to_owned(),
+    })
 }
 
-/// Zulip's quote block, on a line of its own.
-fn quote(message: &str) -> String {
-    format!("\n~~~ quote\n{message}\n~~~")
+/// The project's name; job events have it under `repository` only.
+pub fn repo_name(body: &Value) -> Result<&str, IntegrationError> {
+    if body.get("project").is_some() { text(body, "/project/name") } else { text(body, "/repository/name") }
 }
 
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
+pub fn homepage(body: &Value) -> Result<&str, IntegrationError> {
+    if body.get("project").is_some() { text(body, "/project/web_url") } else { text(body, "/repository/homepage") }
 }
 
-/// The names of the assignees: the `assignees` list, else the single `assignee`.
+pub fn branch_name(body: &Value) -> Result<String, IntegrationError> {
+    Ok(text(body, "/ref")?.replace("refs/heads/", ""))
+}
+
+fn user_name(body: &Value) -> Result<&str, IntegrationError> {
+    text(body, "/user_name")
+}
+
+fn issue_user_name(body: &Value) -> Result<&str, IntegrationError> {
+    text(body, "/user/name")
+}
+
+/// The item's title when the message must carry it.
+fn title(item: &Value, include_title: bool) -> Result<Option<&str>, IntegrationError> {
+    if include_title { Ok(Some(text(item, "/title")?)) } else { Ok(None) }
+}
+
+/// The assignees' names: the `assignees` list, else the single `assignee`, else none.
 fn assignees(body: &Value) -> Result<Vec<&str>, IntegrationError> {
-    let many = list(body, "/assignees")?;
-    let people: Vec<&Value> = if many.is_empty() {
-        body.get("assignee").filter(|a| !a.is_null()).into_iter().collect()
-    } else {
-        many.iter().collect()
-    };
-    people.into_iter().map(|person| text(person, "/name")).collect()
+    if truthy(body.get("assignees")) {
+        return list(body, "/assignees")?.iter().map(|person| text(person, "/name")).collect();
+    }
+    if truthy(body.get("assignee")) {
+        return Ok(vec![text(body, "/assignee/name")?]);
+    }
+    Ok(Vec::new())
 }
 
-/// Descriptions hide template guidance in `<!-- … -->`; Zulip leaves it out.
-fn without_html_comments(description: &str) -> String {
+fn attributes(body: &Value) -> Result<&Value, IntegrationError> {
+    object(body, "/object_attributes")
+}
+
+fn object<'v>(body: &'v Value, pointer: &str) -> Result<&'v Value, IntegrationError> {
+    body.pointer(pointer)
+        .filter(|value| value.is_object())
+        .ok_or_else(|| IntegrationError::Malformed(format!("expected an object at {pointer}")))
+}
+
+/// Python's truthiness, which Zulip's checks use: missing, null, false, 0, "", [] and {} are false.
+pub fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(Value::Object(fields)) => !fields.is_empty(),
+    }
+}
+
+/// The text without its `<!-- … -->` comments (an unclosed one is kept).
+pub fn without_html_comments(description: &str) -> String {
     let mut out = String::with_capacity(description.len());
     let mut rest = description;
     while let Some(start) = rest.find("<!--") {
@@ -443,42 +381,5 @@ fn without_html_comments(description: &str) -> String {
         rest = &rest[start + 4 + length + 3..];
     }
     out.push_str(rest);
-    // What a leading comment leaves behind is blank lines.
-    out.trim_end().trim_start_matches(['\n', '\r']).to_owned()
-}
-
-fn attributes(body: &Value) -> Result<&Value, IntegrationError> {
-    body.get("object_attributes")
-        .filter(|a| a.is_object())
-        .ok_or_else(|| IntegrationError::Malformed("expected an object at /object_attributes".into()))
-}
-
-/// `<project> / <kind> #<number> <title>`.
-fn item_topic(repo: &str, kind: &str, number: i64, title: &str) -> String {
-    format!("{repo} / {kind} #{number} {title}")
-}
-
-/// The project's name; job events have it under `repository`.
-fn repo_name(body: &Value) -> Result<&str, IntegrationError> {
-    if body.get("project").is_some_and(Value::is_object) {
-        text(body, "/project/name")
-    } else {
-        text(body, "/repository/name")
-    }
-}
-
-fn homepage(body: &Value) -> Result<&str, IntegrationError> {
-    if body.get("project").is_some_and(Value::is_object) {
-        text(body, "/project/web_url")
-    } else {
-        text(body, "/repository/homepage")
-    }
-}
-
-fn branch_name(reference: &str) -> &str {
-    reference.strip_prefix("refs/heads/").unwrap_or(reference)
-}
-
-fn short_sha(sha: &str) -> &str {
-    sha.char_indices().nth(SHORT_SHA).map_or(sha, |(end, _)| &sha[..end])
+    out
 }

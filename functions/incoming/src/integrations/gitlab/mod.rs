@@ -3,7 +3,10 @@
 //! Modelled on Zulip's `gitlab`, with its event names (`Push Hook`, `Merge Request Hook open`,
 //! `Note Hook Issue`, …: the `X-Gitlab-Event` header, plus the action or the commented kind),
 //! its topics (`<project> / <branch>`, `<project> / MR #<iid> <title>`,
-//! `<project> / issue #<iid> <title>`) and its messages. When the bot has a webhook secret,
+//! `<project> / issue #<iid> <title>`) and its messages. URL options as in Zulip: `branches`
+//! (pushes to other branches send nothing), `use_merge_request_title=false` (merge request
+//! topics without the title), and a `topic`, after which messages name the project and the
+//! item's title. When the bot has a webhook secret,
 //! requests must carry it in `X-Gitlab-Token`, GitLab's "secret token".
 
 mod events;
@@ -13,6 +16,7 @@ mod tests;
 use hookline_model::credentials::secrets_equal;
 use serde_json::Value;
 
+use crate::git;
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, optional_text, text};
 
 pub struct Gitlab;
@@ -35,16 +39,34 @@ impl Integration for Gitlab {
     }
 
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
-        let header = payload.event_type.ok_or(IntegrationError::MissingEventHeader("X-Gitlab-Event"))?;
+        let header = payload.event_type.ok_or(IntegrationError::MissingEventHeader("X-GitLab-Event"))?;
         let body = payload.body;
         if !body.is_object() {
             return Err(IntegrationError::Malformed("expected a JSON object".into()));
         }
+        let use_merge_request_title = match payload.param("use_merge_request_title") {
+            None => true,
+            Some(value) => serde_json::from_str::<bool>(value).map_err(|_| {
+                IntegrationError::Malformed(format!("use_merge_request_title must be true or false, not {value:?}"))
+            })?,
+        };
         let event = event_name(header.trim(), body)?;
         let Some(render) = renderer(&event) else {
             return Err(IntegrationError::Unsupported { event, integration: "GitLab" });
         };
-        let (topic, content) = render(body)?;
+        if event == "Push Hook"
+            && let Some(branches) = payload.param("branches")
+            && !git::is_branch_name_notifiable(&events::branch_name(body)?, Some(branches))
+        {
+            return Ok(Handled { event, outcome: Outcome::Ignore });
+        }
+        // A topic in the URL hides the item's title, so the message names it, and the project.
+        let include_title = payload.url_topic().is_some();
+        let mut content = render(body, include_title)?;
+        if include_title {
+            content = format!("[[{}]({})] {content}", events::repo_name(body)?, events::homepage(body)?);
+        }
+        let topic = events::topic(&event, body, use_merge_request_title)?;
         Ok(Handled { event, outcome: Outcome::Message { topic, content } })
     }
 
@@ -81,6 +103,8 @@ const EVENTS: &[&str] = &[
     "Note Hook MergeRequest",
     "Note Hook Issue",
     "Confidential Note Hook Issue",
+    "Note Hook DesignManagement::Design",
+    "Confidential Note Hook DesignManagement::Design",
     "Note Hook Snippet",
     "Merge Request Hook open",
     "Merge Request Hook update",
@@ -99,8 +123,8 @@ const EVENTS: &[&str] = &[
     "Release Hook",
 ];
 
-/// A renderer: the topic and the message for a payload.
-type Render = fn(&Value) -> Result<(String, String), IntegrationError>;
+/// A renderer: the message for a payload, with the item's title when `include_title`.
+type Render = fn(&Value, bool) -> Result<String, IntegrationError>;
 
 /// Zulip's event name: the header, with the action of issues, merge requests and wiki pages,
 /// or the kind of thing a note comments on. System hooks name the event in the payload.
@@ -147,26 +171,28 @@ fn renderer(event: &str) -> Option<Render> {
         "Push Hook" => events::push,
         "Tag Push Hook" => events::tag_push,
         "Test Hook" => events::test,
-        "Issue Hook open" | "Confidential Issue Hook open" => events::issue_opened,
-        "Issue Hook close" | "Confidential Issue Hook close" => |body| events::issue(body, "closed"),
-        "Issue Hook reopen" | "Confidential Issue Hook reopen" => |body| events::issue(body, "reopened"),
-        "Issue Hook update" | "Confidential Issue Hook update" => |body| events::issue(body, "updated"),
+        "Issue Hook open" | "Confidential Issue Hook open" => events::issue_created,
+        "Issue Hook close" | "Confidential Issue Hook close" => |body, title| events::issue("closed", body, title),
+        "Issue Hook reopen" | "Confidential Issue Hook reopen" => |body, title| events::issue("reopened", body, title),
+        "Issue Hook update" | "Confidential Issue Hook update" => |body, title| events::issue("updated", body, title),
         "Note Hook Commit" => events::commit_note,
         "Note Hook MergeRequest" => events::merge_request_note,
         "Note Hook Issue" | "Confidential Note Hook Issue" => events::issue_note,
+        "Note Hook DesignManagement::Design" | "Confidential Note Hook DesignManagement::Design" => events::design_note,
         "Note Hook Snippet" => events::snippet_note,
-        "Merge Request Hook open" => events::merge_request_opened,
+        "Merge Request Hook approved" => |body, title| events::merge_request("approved", body, title),
+        "Merge Request Hook unapproved" => |body, title| events::merge_request("unapproved", body, title),
+        // GitLab sends approval and unapproval only when more than one approval is required.
+        "Merge Request Hook approval" => |body, title| events::merge_request("approval", body, title),
+        "Merge Request Hook unapproval" => |body, title| events::merge_request("unapproval", body, title),
+        "Merge Request Hook open" => |body, title| events::merge_request_opened_or_updated("created", body, title),
         "Merge Request Hook update" => events::merge_request_updated,
-        "Merge Request Hook merge" => |body| events::merge_request(body, "merged"),
-        "Merge Request Hook close" => |body| events::merge_request(body, "closed"),
-        "Merge Request Hook reopen" => |body| events::merge_request(body, "reopened"),
-        "Merge Request Hook approved" => |body| events::merge_request(body, "approved"),
-        "Merge Request Hook unapproved" => |body| events::merge_request(body, "unapproved"),
-        "Merge Request Hook approval" => |body| events::merge_request(body, "added their approval for"),
-        "Merge Request Hook unapproval" => |body| events::merge_request(body, "removed their approval for"),
-        "Wiki Page Hook create" => |body| events::wiki_page(body, "created"),
-        "Wiki Page Hook update" => |body| events::wiki_page(body, "updated"),
-        "Job Hook" | "Build Hook" => events::job,
+        "Merge Request Hook merge" => |body, title| events::merge_request("merged", body, title),
+        "Merge Request Hook close" => |body, title| events::merge_request("closed", body, title),
+        "Merge Request Hook reopen" => |body, title| events::merge_request("reopened", body, title),
+        "Wiki Page Hook create" => |body, title| events::wiki_page("created", body, title),
+        "Wiki Page Hook update" => |body, title| events::wiki_page("updated", body, title),
+        "Job Hook" | "Build Hook" => events::build,
         "Pipeline Hook" => events::pipeline,
         "Release Hook" => events::release,
         _ => return None,

@@ -1,14 +1,18 @@
 use serde_json::{Value, json};
 
-use super::events::EMPTY_SHA;
 use super::*;
 
-fn run(event: &str, body: &Value) -> Result<Handled, IntegrationError> {
-    Gitlab.handle(&Payload { params: &[], event_type: Some(event), headers: &[], body, raw: b"" })
+fn run_with(event: &str, body: &Value, params: &[(&str, &str)]) -> Result<Handled, IntegrationError> {
+    let params: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Gitlab.handle(&Payload { params: &params, event_type: Some(event), headers: &[], body, raw: b"" })
 }
 
-fn message(event: &str, body: &Value) -> (String, String) {
-    match run(event, body).unwrap().outcome {
+fn run(event: &str, body: &Value) -> Result<Handled, IntegrationError> {
+    run_with(event, body, &[])
+}
+
+fn message(event: &str, body: &Value, params: &[(&str, &str)]) -> (String, String) {
+    match run_with(event, body, params).unwrap().outcome {
         Outcome::Message { topic, content } => (topic, content),
         other => panic!("not one message: {other:?}"),
     }
@@ -25,21 +29,15 @@ fn project() -> Value {
     json!({"name": "billing", "web_url": "https://gitlab.example.com/acme/billing"})
 }
 
-fn commit(sha: &str, message: &str, author: &str) -> Value {
-    json!({"id": sha, "message": message, "url": format!("https://gitlab.example.com/acme/billing/-/commit/{sha}"), "author": {"name": author}})
-}
-
-fn push(commits: Vec<Value>) -> Value {
-    json!({
-        "before": "1111111111111111111111111111111111111111", "after": "2222222222222222222222222222222222222222",
-        "ref": "refs/heads/main", "user_name": "Ana", "project": project(), "commits": commits
-    })
+fn merge_request() -> Value {
+    json!({"user": {"name": "Ana"}, "project": project(),
+        "object_attributes": {"iid": 3, "title": "Export refunds", "url": "https://gitlab.example.com/acme/billing/-/merge_requests/3", "action": "close"}})
 }
 
 #[test]
 fn the_sample_renders() {
     let (event, sample) = Gitlab.sample();
-    let (topic, content) = message(event.unwrap(), &serde_json::from_str(sample).unwrap());
+    let (topic, content) = message(event.unwrap(), &serde_json::from_str(sample).unwrap(), &[]);
     assert_eq!(topic, "billing / main");
     assert_eq!(
         content,
@@ -62,8 +60,8 @@ fn event_names_are_zulips() {
     let system = json!({"event_name": "push", "ref": "refs/heads/main", "user_name": "Ana", "project": project(),
         "before": "1", "after": "2", "commits": []});
     assert_eq!(name("System Hook", system), "Push Hook");
-    let system_mr = json!({"object_kind": "merge_request", "user": {"name": "Ana"}, "project": project(),
-        "object_attributes": {"iid": 3, "title": "T", "url": "u", "action": "close"}});
+    let mut system_mr = merge_request();
+    system_mr["object_kind"] = json!("merge_request");
     assert_eq!(name("System Hook", system_mr), "Merge Request Hook close");
     for event in Gitlab.event_types() {
         assert!(renderer(event).is_some(), "{event}");
@@ -82,8 +80,8 @@ fn unknown_events_are_unsupported() {
         "Merge Request Hook explode"
     );
     assert_eq!(
-        unsupported("Note Hook", json!({"object_attributes": {"noteable_type": "DesignManagement::Design"}})).0,
-        "Note Hook DesignManagement::Design"
+        unsupported("Confidential Note Hook", json!({"object_attributes": {"noteable_type": "MergeRequest"}})).0,
+        "Confidential Note Hook MergeRequest"
     );
     assert_eq!(unsupported("System Hook", json!({"event_name": "user_create"})).0, "User Create Hook");
 }
@@ -91,168 +89,66 @@ fn unknown_events_are_unsupported() {
 #[test]
 fn a_missing_event_header_is_reported() {
     let result = Gitlab.handle(&Payload { params: &[], event_type: None, headers: &[], body: &json!({}), raw: b"" });
-    assert_eq!(result, Err(IntegrationError::MissingEventHeader("X-Gitlab-Event")));
+    assert_eq!(result, Err(IntegrationError::MissingEventHeader("X-GitLab-Event")));
 }
 
 #[test]
-fn pushes_credit_other_committers() {
-    let commits = vec![
-        commit("a1", "one", "Bo"),
-        commit("a2", "two", "Cy"),
-        commit("a3", "three", "Bo"),
-        commit("a4", "four", "Di"),
-        commit("a5", "five", "Ed"),
-        commit("a6", "six", "Ed"),
-    ];
-    let (_, content) = message("Push Hook", &push(commits));
-    assert!(
-        content.starts_with(
-            "Ana [pushed](https://gitlab.example.com/acme/billing/-/compare/1111111111111111111111111111111111111111...\
-             2222222222222222222222222222222222222222) 6 commits to branch main. Commits by Bo (2), Ed (2), Cy (1) and others (1).\n\n\
-             * one ([a1](https://gitlab.example.com/acme/billing/-/commit/a1))\n"
-        ),
-        "{content}"
-    );
-    let (_, content) = message("Push Hook", &push(vec![commit("a1", "one", "Bo")]));
-    assert!(content.contains("1 commit to branch main. Commits by Bo (1).\n\n"), "{content}");
-    let (_, content) = message("Push Hook", &push(vec![commit("a1", "one", "Ana")]));
-    assert!(content.contains("1 commit to branch main.\n\n"), "{content}");
-}
-
-#[test]
-fn long_pushes_are_counted() {
-    let commits: Vec<Value> = (0..30).map(|i| commit(&format!("{i:040}"), &format!("c{i}\n\nbody"), "Ana")).collect();
-    let mut body = push(commits);
-    body["total_commits_count"] = json!(45);
-    let (_, content) = message("Push Hook", &body);
-    assert!(content.contains(") 45 commits to branch main.\n\n* c0 ([00000000000]("), "{content}");
-    assert_eq!(content.lines().filter(|l| l.starts_with("* ")).count(), 20);
-    assert!(
-        content.ends_with("/-/commit/0000000000000000000000000000000000000019))\n[and 25 more commit(s)]"),
-        "{content}"
-    );
-}
-
-#[test]
-fn branches_are_created_and_deleted() {
-    let mut body = push(vec![]);
-    body["before"] = json!(EMPTY_SHA);
+fn merge_request_titles_can_be_left_out_of_topics() {
+    assert_eq!(message("Merge Request Hook", &merge_request(), &[]).0, "billing / MR #3 Export refunds");
     assert_eq!(
-        message("Push Hook", &body).1,
-        "Ana created [main](https://gitlab.example.com/acme/billing/-/tree/main) branch."
+        message("Merge Request Hook", &merge_request(), &[("use_merge_request_title", "false")]).0,
+        "billing / MR #3"
     );
-    body["commits"] = json!([commit("a1", "one", "Ana")]);
-    assert!(
-        message("Push Hook", &body)
-            .1
-            .starts_with("Ana [pushed](https://gitlab.example.com/acme/billing/-/commits/main) 1 commit")
-    );
-    let mut body = push(vec![]);
-    body["after"] = json!(EMPTY_SHA);
-    assert_eq!(message("Push Hook", &body), ("billing / main".into(), "Ana deleted branch main.".into()));
-    let body = push(vec![]);
-    assert!(message("Push Hook", &body).1.ends_with("2222222222222222222222222222222222222222) the branch main."));
-}
-
-#[test]
-fn tags_are_pushed_and_removed() {
-    let tag = |reference: &str, checkout: Value| {
-        let body = json!({"ref": reference, "checkout_sha": checkout, "user_name": "Ana", "project": project()});
-        message("Tag Push Hook", &body)
-    };
-    assert_eq!(
-        tag("refs/tags/v1.0", json!("abc")),
-        ("billing".into(), "Ana pushed tag [v1.0](https://gitlab.example.com/acme/billing/-/tags/v1.0).".into())
-    );
-    assert_eq!(tag("refs/tags/v1.0", Value::Null).1, "Ana removed tag v1.0.");
-    assert_eq!(tag("refs/tags/rc!", Value::Null).1, "Ana removed tag rc!");
-}
-
-#[test]
-fn merge_requests_read_like_zulips() {
-    let mr = |action: &str, extra: Value| {
-        let mut attributes = json!({"iid": 5, "title": "Fix it.", "url": "https://gitlab.example.com/acme/billing/-/merge_requests/5",
-            "source_branch": "fix", "target_branch": "main", "description": "Fixes *it*.", "action": action});
-        attributes.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        let body = json!({"user": {"name": "Ana"}, "project": project(), "object_attributes": attributes,
-            "assignees": [{"name": "Bo"}, {"name": "Cy"}, {"name": "Di"}]});
-        message("Merge Request Hook", &body)
-    };
-    let link = "[MR #5](https://gitlab.example.com/acme/billing/-/merge_requests/5)";
-    let (topic, content) = mr("open", json!({}));
-    assert_eq!(topic, "billing / MR #5 Fix it.");
-    assert_eq!(
-        content,
-        format!("Ana created {link} from `fix` to `main` (assigned to Bo, Cy and Di):\n\n~~~ quote\nFixes *it*.\n~~~")
-    );
-    assert_eq!(mr("update", json!({"oldrev": "abc"})).1, format!("Ana added commit(s) to {link}."));
-    assert_eq!(mr("update", json!({"description": ""})).1, format!("Ana updated {link} (assigned to Bo, Cy and Di)."));
-    assert_eq!(mr("merge", json!({})).1, format!("Ana merged {link} from `fix` to `main`."));
-    assert_eq!(mr("approval", json!({})).1, format!("Ana added their approval for {link}."));
-    assert_eq!(mr("unapproved", json!({})).1, format!("Ana unapproved {link}."));
-}
-
-#[test]
-fn issues_read_like_zulips() {
-    let body = json!({"user": {"name": "Ana"}, "project": project(), "assignee": {"name": "Bo"},
-        "object_attributes": {"iid": 7, "title": "Broken", "url": "https://x/issues/7", "action": "open",
-            "description": "<!-- template -->Steps:\n<!-- more\ntemplate -->1. run <!-- unclosed"}});
-    let (topic, content) = message("Issue Hook", &body);
-    assert_eq!(topic, "billing / issue #7 Broken");
-    assert_eq!(
-        content,
-        "Ana created [issue #7](https://x/issues/7) (assigned to Bo):\n\n~~~ quote\nSteps:\n1. run <!-- unclosed\n~~~"
-    );
-    let mut body = body;
-    body["object_attributes"]["description"] = json!("<!-- only a template -->\n");
-    assert_eq!(message("Issue Hook", &body).1, "Ana created [issue #7](https://x/issues/7) (assigned to Bo).");
-    body["object_attributes"]["action"] = json!("close");
-    assert_eq!(message("Issue Hook", &body).1, "Ana closed [issue #7](https://x/issues/7).");
-}
-
-#[test]
-fn many_assignees_are_counted() {
-    let assignees: Vec<Value> = (0..14).map(|i| json!({ "name": format!("P{i}") })).collect();
-    let body = json!({"user": {"name": "Ana"}, "project": project(), "assignees": assignees,
-        "object_attributes": {"iid": 7, "title": "T", "url": "u", "action": "open"}});
-    assert!(
-        message("Issue Hook", &body).1.ends_with("(assigned to P0, P1, P2, P3, P4, P5, P6, P7, P8, P9 and 4 others).")
-    );
-}
-
-#[test]
-fn snippet_notes_link_the_snippet() {
-    let body = json!({"user": {"name": "Ana"}, "project": project(),
-        "object_attributes": {"noteable_type": "Snippet", "note": "+1", "url": "https://x/snippets/3#note_1"},
-        "snippet": {"id": 3, "title": "Query"}});
-    assert_eq!(
-        message("Note Hook", &body),
-        (
-            "billing / snippet #3 Query".into(),
-            "Ana [commented](https://x/snippets/3#note_1) on [snippet #3](https://gitlab.example.com/acme/billing/-/snippets/3):\n\n\
-             ~~~ quote\n+1\n~~~"
-                .into()
-        )
-    );
-}
-
-#[test]
-fn pipelines_list_their_jobs() {
-    let builds: Vec<Value> =
-        (0..25).map(|i| json!({"id": i, "name": format!("job{i}"), "status": "success"})).collect();
-    let body = json!({"project": project(), "object_attributes": {"id": 9, "status": "running", "ref": "main"}, "builds": builds});
-    let (topic, content) = message("Pipeline Hook", &body);
-    assert_eq!(topic, "billing / main");
-    assert!(content.starts_with(
-        "[Pipeline (9)](https://gitlab.example.com/acme/billing/-/pipelines/9) started with build(s):\n* [job0]("
+    assert!(matches!(
+        run_with("Merge Request Hook", &merge_request(), &[("use_merge_request_title", "nope")]),
+        Err(IntegrationError::Malformed(_))
     ));
-    assert!(content.ends_with("/-/jobs/19) - success.\n[and 5 more build(s)]"), "{content}");
-    let empty =
-        json!({"project": project(), "object_attributes": {"id": 9, "status": "pending", "ref": "main"}, "builds": []});
+}
+
+#[test]
+fn a_topic_in_the_url_puts_the_project_and_the_title_in_the_message() {
+    let (_, content) = message("Merge Request Hook", &merge_request(), &[("topic", "releases")]);
     assert_eq!(
-        message("Pipeline Hook", &empty).1,
-        "[Pipeline (9)](https://gitlab.example.com/acme/billing/-/pipelines/9) was created."
+        content,
+        "[[billing](https://gitlab.example.com/acme/billing)] Ana closed [MR #3 Export refunds](https://gitlab.example.com/acme/billing/-/merge_requests/3)."
     );
+}
+
+#[test]
+fn pushes_to_other_branches_are_ignored_when_branches_are_chosen() {
+    let push = json!({"ref": "refs/heads/main", "user_name": "Ana", "project": project(),
+        "before": "1", "after": "2", "commits": []});
+    let outcome = |branches: &str| run_with("Push Hook", &push, &[("branches", branches)]).unwrap().outcome;
+    assert_eq!(outcome("dev, release"), Outcome::Ignore);
+    assert!(matches!(outcome("dev, main"), Outcome::Message { .. }));
+    // Only pushes are filtered by branch.
+    assert!(matches!(
+        run_with("Merge Request Hook", &merge_request(), &[("branches", "dev")]).unwrap().outcome,
+        Outcome::Message { .. }
+    ));
+}
+
+#[test]
+fn design_comments_need_a_design_path() {
+    let note = |path: &str| {
+        json!({"user": {"name": "Ana"}, "project": project(),
+            "repository": {"name": "billing", "homepage": "https://gitlab.example.com/acme/billing"},
+            "object_attributes": {"id": 9, "noteable_type": "DesignManagement::Design", "note": "hi",
+                "position": {"new_path": path}}})
+    };
+    let (topic, content) = message("Note Hook", &note("designs/issue-12/mock.png"), &[]);
+    assert_eq!(topic, "billing / design mock.png");
+    assert_eq!(
+        content,
+        "Ana [commented](https://gitlab.example.com/acme/billing/-/issues/12/designs/mock.png#note_9) on design \
+         [mock.png](https://gitlab.example.com/acme/billing/-/issues/12/designs/mock.png):\n\n~~~ quote\nhi\n~~~"
+    );
+    assert!(malformed("Note Hook", note("mock.png")).contains("design path"));
+}
+
+#[test]
+fn hidden_comments_are_left_out() {
+    assert_eq!(events::without_html_comments("a<!-- x\ny -->b<!-- c -->d<!-- open"), "abd<!-- open");
 }
 
 #[test]
@@ -272,33 +168,28 @@ fn the_gitlab_token_is_checked() {
 #[test]
 fn garbage_is_malformed() {
     assert_eq!(malformed("Push Hook", json!([])), "expected a JSON object");
-    assert_eq!(malformed("Push Hook", json!({})), "expected text at /user_name");
-    assert_eq!(malformed("Push Hook", json!({"user_name": "A", "ref": 1})), "expected text at /ref");
+    assert_eq!(malformed("Push Hook", json!({})), "expected text at /repository/homepage");
+    assert_eq!(malformed("Push Hook", json!({"after": 5})), "expected text at /after");
     assert_eq!(
-        malformed("Push Hook", json!({"user_name": "A", "ref": "main", "project": project(), "commits": {}})),
+        malformed(
+            "Push Hook",
+            json!({"user_name": "A", "ref": "main", "project": project(), "before": "1", "after": "2", "commits": {}})
+        ),
         "expected a list at /commits"
     );
     assert_eq!(
         malformed(
             "Push Hook",
-            json!({"user_name": "A", "ref": "main", "project": project(), "commits": [{"id": "x"}]})
+            json!({"user_name": "A", "ref": "main", "project": project(), "before": "1", "after": "2", "commits": [{"id": "x"}]})
         ),
         "expected text at /author/name"
-    );
-    assert_eq!(
-        malformed("Push Hook", json!({"user_name": "A", "ref": "main", "before": 0})),
-        "expected text at /repository/name"
-    );
-    assert_eq!(
-        malformed("Push Hook", json!({"user_name": "A", "ref": "main", "project": project(), "before": 0})),
-        "expected text at before"
     );
     assert_eq!(malformed("Issue Hook", json!({"object_attributes": []})), "expected an object at /object_attributes");
     assert_eq!(malformed("Issue Hook", json!({"object_attributes": {"action": 3}})), "expected text at action");
     assert_eq!(
         malformed(
             "Issue Hook",
-            json!({"user": {"name": "A"}, "project": project(), "object_attributes": {"iid": "7"}})
+            json!({"user": {"name": "A"}, "project": project(), "object_attributes": {"iid": "7", "url": "u"}})
         ),
         "expected a number at /iid"
     );
@@ -318,16 +209,16 @@ fn garbage_is_malformed() {
     assert_eq!(
         malformed(
             "Pipeline Hook",
-            json!({"project": project(), "object_attributes": {"id": 1, "status": "x", "ref": "m"}, "builds": [{}]})
-        ),
-        "expected a number at /id"
-    );
-    assert_eq!(
-        malformed(
-            "Pipeline Hook",
             json!({"project": project(), "object_attributes": {"id": 1, "status": "x", "ref": "m"},
                 "builds": [{"id": 1, "name": "n", "status": "s", "artifacts_file": {"filename": 5}}]})
         ),
-        "expected text at filename"
+        "expected text at /filename"
+    );
+    assert_eq!(
+        malformed(
+            "Release Hook",
+            json!({"project": project(), "action": "create", "name": "n", "tag": "t", "url": "u", "description": null})
+        ),
+        "expected text at /description"
     );
 }
