@@ -1,22 +1,20 @@
-//! `grafana`: Grafana alerting's webhook contact point (Grafana 8 and later: `status`,
-//! `alerts[]`, `commonLabels`, …) and Grafana 7's legacy dashboard alerts (`ruleName`, `state`,
-//! `evalMatches`).
-//!
-//! Modelled on Zulip's `grafana`: each alert shows its status, name, times, labels, values,
-//! annotations and links, in Zulip's layout. Zulip sends one message per alert; here one
-//! notification is one message (its alerts one after another, at most [`MAX_ALERTS`]), in the
-//! topic of its alert rule, so that an alert and its resolution share a topic. The event is the
-//! notification's status (`firing`, `resolved`), or a legacy alert's state (`alerting`, `ok`, …).
+//! `grafana`: Grafana alerting's webhook contact point (Grafana 8 and later: `alerts[]`) and
+//! Grafana 7's legacy dashboard alerts (`ruleName`, `state`, `evalMatches`), as Zulip's
+//! `grafana`: one message per alert, in the topic `[<alertname>]` (the fingerprint without an
+//! alert name), showing its status, name, times, labels, values, annotations and links; a
+//! legacy alert in the topic of its title. The event is the alert's status (`firing`,
+//! `resolved`), or the legacy alert's state (`alerting`, `ok`, …).
 
 #[cfg(test)]
 mod tests;
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, optional_text, text};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
+use crate::integrations::json::python_float;
 
-/// Alerts shown in one message; the rest are counted.
-pub const MAX_ALERTS: usize = 20;
 /// Go's zero time: Grafana's `endsAt` of an alert that has not ended.
 const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
 
@@ -40,9 +38,7 @@ impl Integration for Grafana {
         if !body.is_object() {
             return Err(IntegrationError::Malformed("expected a JSON object".into()));
         }
-        let (event, topic, content) = if body.get("alerts").is_some() { alerting(body)? } else { legacy(body)? };
-        let topic = if topic.trim().is_empty() { "Grafana".to_owned() } else { topic.trim().to_owned() };
-        Ok(Handled { event, outcome: Outcome::Message { topic, content } })
+        if body.get("alerts").is_some() { alerting(body) } else { legacy(body) }
     }
 
     fn sample(&self) -> (Option<&'static str>, &'static str) {
@@ -53,217 +49,183 @@ impl Integration for Grafana {
     }
 }
 
-/// Grafana 8+ alerting: `(event, topic, content)`.
-fn alerting(body: &Value) -> Result<(String, String, String), IntegrationError> {
-    let alerts = list(body, "/alerts")?;
-    if alerts.is_empty() {
-        return Err(IntegrationError::Malformed("no alerts".into()));
+/// Grafana 8+ alerting: one message per alert.
+fn alerting(body: &Value) -> Result<Handled, IntegrationError> {
+    if !body["alerts"].is_array() {
+        return Err(IntegrationError::Malformed("expected a list at /alerts".into()));
     }
-    let status = match optional_text(body, "status")? {
-        Some(status @ ("firing" | "resolved")) => status,
-        Some(other) => return Err(IntegrationError::Malformed(format!("unknown status '{other}'"))),
-        None => {
-            let any_firing = alerts.iter().any(|a| a.get("status").and_then(Value::as_str) != Some("resolved"));
-            if any_firing { "firing" } else { "resolved" }
-        }
-    };
-    let mut pieces = Vec::new();
-    for alert in alerts.iter().take(MAX_ALERTS) {
-        pieces.push(render_alert(alert, status)?);
+    let mut messages = Vec::new();
+    let mut statuses = Vec::new();
+    for alert in list(body, "/alerts")? {
+        let (status, topic, content) = render_alert(alert)?;
+        statuses.push(status);
+        messages.push((topic, content));
     }
-    // Grafana itself drops alerts past its own limit and counts them in `truncatedAlerts`.
-    let dropped = body.get("truncatedAlerts").and_then(Value::as_u64).unwrap_or(0);
-    let hidden = (alerts.len().saturating_sub(MAX_ALERTS) as u64).saturating_add(dropped);
-    let mut content = pieces.join("\n\n----\n\n");
-    if hidden > 0 {
-        content.push_str(&format!("\n\n[and {hidden} more]"));
-    }
-    Ok((status.to_owned(), rule_name(body, alerts), content))
+    // The event of the notification: firing while any of its alerts is.
+    let event = if statuses.contains(&"firing") || statuses.is_empty() { "firing" } else { "resolved" };
+    let outcome = if messages.is_empty() { Outcome::Ignore } else { Outcome::Messages(messages) };
+    Ok(Handled { event: event.into(), outcome })
 }
 
-/// The alert rule the notification is about: the alert name its alerts share, else its title
-/// without the `[FIRING:2]` prefix (which would split firing and resolved into two topics).
-fn rule_name(body: &Value, alerts: &[Value]) -> String {
-    if let Some(name) = alertname(body.get("commonLabels")) {
-        return name.to_owned();
-    }
-    if let [alert] = alerts
-        && let Some(name) = alertname(alert.get("labels"))
-    {
-        return name.to_owned();
-    }
-    if let Some(name) = alertname(body.get("groupLabels")) {
-        return name.to_owned();
-    }
-    let title = body.get("title").and_then(Value::as_str).unwrap_or_default().trim();
-    match title.strip_prefix('[').and_then(|rest| rest.split_once(']')) {
-        Some((status, rest)) if status.starts_with("FIRING") || status.starts_with("RESOLVED") => {
-            rest.trim().to_owned()
-        }
-        _ => title.to_owned(),
-    }
-}
-
-fn alertname(labels: Option<&Value>) -> Option<&str> {
-    labels.and_then(|l| l.get("alertname")).and_then(Value::as_str).filter(|n| !n.trim().is_empty())
-}
-
-/// One alert, in Zulip's layout.
-fn render_alert(alert: &Value, notification_status: &str) -> Result<String, IntegrationError> {
+/// One alert: `(status, topic, content)`.
+fn render_alert(alert: &Value) -> Result<(&'static str, String, String), IntegrationError> {
     if !alert.is_object() {
         return Err(IntegrationError::Malformed("expected an alert object".into()));
     }
-    let status = optional_text(alert, "status")?.unwrap_or(notification_status);
-    let icon = match status {
-        "firing" => ":alert:",
-        "resolved" => ":checkbox:",
-        _ => ":info:",
+    let (status, icon) = match text(alert, "/status")? {
+        "firing" => ("firing", ":alert:"),
+        "resolved" => ("resolved", ":checkbox:"),
+        other => return Err(IntegrationError::Malformed(format!("unknown alert status '{other}'"))),
     };
+    let mut body = format!("{icon} **{}**\n\n", status.to_uppercase());
     let labels = object(alert, "labels")?;
-    let mut sections = vec![format!("{icon} **{}**", status.to_uppercase())];
-    if let Some(name) = labels.and_then(|l| l.get("alertname")).and_then(Value::as_str).filter(|n| !n.is_empty()) {
-        sections.push(format!("**{name}**"));
+    let alertname = match labels.get("alertname") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name.as_str()).filter(|name| !name.is_empty()),
+        Some(_) => return Err(IntegrationError::Malformed("expected text at labels.alertname".into())),
+    };
+    let topic = match alertname {
+        Some(name) => {
+            let _ = write!(body, "**{name}**\n\n");
+            format!("[{name}]")
+        }
+        // Without an alert name, the alert's fingerprint.
+        None => format!("[{}]", text(alert, "/fingerprint")?),
+    };
+    let _ = write!(body, "This alert was fired at <time:{}>.", text(alert, "/startsAt")?);
+    let ends_at = text(alert, "/endsAt")?;
+    if ends_at != NOT_ENDED {
+        let _ = write!(body, "\n\nThis alert was resolved at <time:{ends_at}>.");
     }
-    if let Some(starts) = non_empty_text(alert, "startsAt")? {
-        sections.push(format!("This alert was fired at {}.", global_time(starts)));
+    if !labels.is_empty() {
+        let _ = write!(body, "\n\nLabels:\n{}\n", bullets(labels, "labels", |v| v.as_str().map(str::to_owned))?);
     }
-    if status == "resolved"
-        && let Some(ends) = non_empty_text(alert, "endsAt")?.filter(|e| *e != NOT_ENDED)
-    {
-        sections.push(format!("This alert was resolved at {}.", global_time(ends)));
-    }
-    if let Some(labels) = labels.filter(|l| !l.is_empty()) {
-        sections.push(format!("Labels:\n{}", bullets(labels, "labels")?));
-    }
-    if let Some(values) = object(alert, "values")?.filter(|v| !v.is_empty()) {
-        sections.push(format!("Values:\n{}", bullets(values, "values")?));
-    } else if let Some(values) = non_empty_text(alert, "valueString")? {
-        sections.push(format!("Values:\n{values}"));
-    }
-    if let Some(annotations) = object(alert, "annotations")?.filter(|a| !a.is_empty()) {
-        sections.push(format!("Annotations:\n{}", bullets(annotations, "annotations")?));
-    }
-    let mut links = Vec::new();
-    for (key, label) in [
-        ("generatorURL", "Generator"),
-        ("silenceURL", "Silence"),
-        ("dashboardURL", "Dashboard"),
-        ("panelURL", "Panel"),
-        ("imageURL", "Image"),
-    ] {
-        if let Some(url) = non_empty_text(alert, key)? {
-            links.push(format!("[{label}]({url})"));
+    match alert.get("values") {
+        Some(Value::Object(values)) if !values.is_empty() => {
+            let _ = write!(body, "Values:\n{}\n", bullets(values, "values", |v| Some(python_str(v)))?);
+        }
+        _ => {
+            if let Some(values) = truthy_text(alert, "valueString")? {
+                let _ = write!(body, "Values:\n{values}\n\n");
+            }
         }
     }
-    if !links.is_empty() {
-        sections.push(links.join("\n"));
+    let annotations = object(alert, "annotations")?;
+    if !annotations.is_empty() {
+        let _ =
+            write!(body, "Annotations:\n{}", bullets(annotations, "annotations", |v| v.as_str().map(str::to_owned))?);
     }
-    Ok(sections.join("\n\n"))
+    for (key, label) in [("generatorURL", "Generator"), ("silenceURL", "Silence"), ("imageURL", "Image")] {
+        if key != "imageURL" && alert.get(key).is_none() {
+            return Err(IntegrationError::Malformed(format!("expected text at /{key}")));
+        }
+        if let Some(url) = truthy_text(alert, key)? {
+            let _ = write!(body, "\n[{label}]({url})");
+        }
+    }
+    Ok((status, topic, normalized(&body)))
 }
 
-/// `- key: value` lines. Values are text (labels, annotations) or numbers (`values`).
-fn bullets(map: &Map<String, Value>, name: &str) -> Result<String, IntegrationError> {
-    let mut lines = Vec::with_capacity(map.len());
+/// `- key: value` lines, each ending with a newline; a value `show` cannot show is Malformed.
+fn bullets(
+    map: &Map<String, Value>,
+    name: &str,
+    show: impl Fn(&Value) -> Option<String>,
+) -> Result<String, IntegrationError> {
+    let mut lines = String::new();
     for (key, value) in map {
-        let value = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(_) | Value::Bool(_) | Value::Null => value.to_string(),
-            _ => return Err(IntegrationError::Malformed(format!("expected text at {name}.{key}"))),
-        };
-        lines.push(format!("- {key}: {value}"));
+        let value = show(value).ok_or_else(|| IntegrationError::Malformed(format!("expected text at {name}.{key}")))?;
+        let _ = writeln!(lines, "- {key}: {value}");
     }
-    Ok(lines.join("\n"))
+    Ok(lines)
 }
 
-/// Grafana 7's legacy alerts: `(event, topic, content)`, as Zulip renders them.
-fn legacy(body: &Value) -> Result<(String, String, String), IntegrationError> {
+/// A value as Python's `str()` shows it.
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+/// A value as Python's `repr()` shows the object `json.loads` makes of it.
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => python_float(f),
+            _ => n.to_string(),
+        },
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => format!("[{}]", items.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", python_repr(&Value::String(k.clone())), python_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Grafana 7's legacy alert: one message in the topic of its title.
+fn legacy(body: &Value) -> Result<Handled, IntegrationError> {
+    let topic = text(body, "/title")?.to_owned();
+    let mut eval_matches = String::new();
+    for found in list(body, "/evalMatches")? {
+        let metric = text(found, "/metric")?;
+        let value = match found.get("value") {
+            None => return Err(IntegrationError::Malformed("expected a number at evalMatches.value".into())),
+            Some(value @ (Value::Null | Value::Number(_))) => python_repr(value),
+            Some(_) => return Err(IntegrationError::Malformed("expected a number at evalMatches.value".into())),
+        };
+        let _ = writeln!(eval_matches, "**{metric}:** {value}");
+    }
+    let message = match body.get("message") {
+        None => String::new(),
+        Some(_) => format!("{}\n\n", text(body, "/message")?),
+    };
     let state = text(body, "/state")?;
     let icon = match state {
         "alerting" => ":alert:",
         "ok" => ":squared_ok:",
-        "pending" | "paused" | "no_data" | "unknown" => ":info:",
+        "no_data" | "paused" | "pending" | "unknown" => ":info:",
         other => return Err(IntegrationError::Malformed(format!("unknown state '{other}'"))),
     };
-    let rule = optional_text(body, "ruleName")?.unwrap_or_default();
-    let mut sections = vec![format!("{icon} **{}**", state.to_uppercase())];
-    match non_empty_text(body, "ruleUrl")? {
-        Some(url) if !rule.is_empty() => sections.push(format!("[{rule}]({url})")),
-        _ if !rule.is_empty() => sections.push(rule.to_owned()),
-        _ => {}
+    let mut content = format!(
+        "{icon} **{}**\n\n[{}]({})\n\n{message}{eval_matches}",
+        state.to_uppercase(),
+        text(body, "/ruleName")?,
+        text(body, "/ruleUrl")?
+    );
+    if body.get("imageUrl").is_some() {
+        let _ = write!(content, "\n[Click to view visualization]({})", text(body, "/imageUrl")?);
     }
-    if let Some(message) = non_empty_text(body, "message")? {
-        sections.push(message.to_owned());
-    }
-    let matches = list(body, "/evalMatches")?;
-    if !matches.is_empty() {
-        let mut lines = Vec::new();
-        for eval_match in matches.iter().take(MAX_ALERTS) {
-            let metric = text(eval_match, "/metric")?;
-            let value = match eval_match.get("value") {
-                Some(value @ Value::Number(_)) => value.to_string(),
-                None | Some(Value::Null) => "null".to_owned(),
-                Some(_) => return Err(IntegrationError::Malformed("expected a number at /value".into())),
-            };
-            lines.push(format!("**{metric}:** {value}"));
-        }
-        if matches.len() > MAX_ALERTS {
-            lines.push(format!("[and {} more]", matches.len() - MAX_ALERTS));
-        }
-        sections.push(lines.join("\n"));
-    }
-    if let Some(image) = non_empty_text(body, "imageUrl")? {
-        sections.push(format!("[Click to view visualization]({image})"));
-    }
-    let title = optional_text(body, "title")?.filter(|t| !t.trim().is_empty()).unwrap_or(rule);
-    Ok((state.to_owned(), title.to_owned(), sections.join("\n\n")))
+    Ok(Handled { event: state.to_owned(), outcome: Outcome::Message { topic, content: content.trim().to_owned() } })
 }
 
-/// Zulip's global time syntax for an RFC 3339 time, to the second in its own offset:
-/// `2021-10-12T09:51:03.157076+02:00` → `<time:2021-10-12T09:51:03+02:00>`. Anything else is
-/// shown as it came.
-fn global_time(time: &str) -> String {
-    rfc3339_to_the_second(time).map_or_else(|| time.to_owned(), |time| format!("<time:{time}>"))
+/// The message as Zulip stores it: no trailing whitespace, no leading blank lines.
+fn normalized(content: &str) -> String {
+    content.trim_end().trim_start_matches('\n').to_owned()
 }
 
-fn rfc3339_to_the_second(time: &str) -> Option<String> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !time.is_ascii() || time.len() < 20 {
-        return None;
-    }
-    let (date, separator, clock, rest) = (&time[..10], &time[10..11], &time[11..19], &time[19..]);
-    let date_ok =
-        digits(&date[..4]) && &date[4..5] == "-" && digits(&date[5..7]) && &date[7..8] == "-" && digits(&date[8..]);
-    let clock_ok = digits(&clock[..2])
-        && &clock[2..3] == ":"
-        && digits(&clock[3..5])
-        && &clock[5..6] == ":"
-        && digits(&clock[6..]);
-    if !date_ok || !clock_ok || !matches!(separator, "T" | "t" | " ") {
-        return None;
-    }
-    let offset = match rest.strip_prefix('.') {
-        Some(fraction) => &fraction[fraction.find(|c: char| !c.is_ascii_digit())?..],
-        None => rest,
-    };
-    let sign = offset.starts_with(['+', '-']);
-    let offset = match offset.len() {
-        _ if offset.eq_ignore_ascii_case("z") => "+00:00".to_owned(),
-        6 if sign && &offset[3..4] == ":" && digits(&offset[1..3]) && digits(&offset[4..]) => offset.to_owned(),
-        5 if sign && digits(&offset[1..]) => format!("{}:{}", &offset[..3], &offset[3..]),
-        _ => return None,
-    };
-    Some(format!("{date}T{clock}{offset}"))
+/// The object at `key`, which must be there.
+fn object<'v>(value: &'v Value, key: &str) -> Result<&'v Map<String, Value>, IntegrationError> {
+    value
+        .get(key)
+        .and_then(Value::as_object)
+        .ok_or_else(|| IntegrationError::Malformed(format!("expected an object at /{key}")))
 }
 
-fn non_empty_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
-    Ok(optional_text(value, key)?.map(str::trim).filter(|t| !t.is_empty()))
-}
-
-/// The object at `key`: missing is `None`, another type is Malformed.
-fn object<'v>(value: &'v Value, key: &str) -> Result<Option<&'v Map<String, Value>>, IntegrationError> {
+/// The text at `key` when it is there and not empty (missing, null and "" are `None`); another
+/// type is Malformed.
+fn truthy_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
     match value.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(IntegrationError::Malformed(format!("expected an object at {key}"))),
+        Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.is_empty())),
+        Some(_) => Err(IntegrationError::Malformed(format!("expected text at /{key}"))),
     }
 }
