@@ -44,11 +44,14 @@ impl Integration for Gitlab {
         if !body.is_object() {
             return Err(IntegrationError::Malformed("expected a JSON object".into()));
         }
+        // A JSON boolean, as Zulip reads it, with Zulip's answers for anything else.
         let use_merge_request_title = match payload.param("use_merge_request_title") {
             None => true,
-            Some(value) => serde_json::from_str::<bool>(value).map_err(|_| {
-                IntegrationError::Malformed(format!("use_merge_request_title must be true or false, not {value:?}"))
-            })?,
+            Some(value) => match serde_json::from_str::<Value>(value) {
+                Ok(Value::Bool(flag)) => flag,
+                Ok(_) => return Err(IntegrationError::BadRequest("use_merge_request_title is not a boolean".into())),
+                Err(_) => return Err(IntegrationError::BadRequest("use_merge_request_title is not valid JSON".into())),
+            },
         };
         let event = event_name(header.trim(), body)?;
         let Some(render) = renderer(&event) else {

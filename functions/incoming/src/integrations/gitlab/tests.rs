@@ -99,10 +99,9 @@ fn merge_request_titles_can_be_left_out_of_topics() {
         message("Merge Request Hook", &merge_request(), &[("use_merge_request_title", "false")]).0,
         "billing / MR #3"
     );
-    assert!(matches!(
-        run_with("Merge Request Hook", &merge_request(), &[("use_merge_request_title", "nope")]),
-        Err(IntegrationError::Malformed(_))
-    ));
+    let refused = |value: &str| run_with("Merge Request Hook", &merge_request(), &[("use_merge_request_title", value)]);
+    assert_eq!(refused("nope"), Err(IntegrationError::BadRequest("use_merge_request_title is not valid JSON".into())));
+    assert_eq!(refused("1"), Err(IntegrationError::BadRequest("use_merge_request_title is not a boolean".into())));
 }
 
 #[test]
