@@ -33,16 +33,28 @@ impl Default for Timeouts {
 }
 
 /// One reqwest client for the process: rustls, no proxy from the environment, no redirects, the
-/// guarded resolver, connect and total timeouts, and `User-Agent: Hookline/<version>`.
+/// guarded resolver (the system resolver, filtered by `policy`), connect and total timeouts, and
+/// `User-Agent: Hookline/<version>`.
 ///
 /// # Panics
 /// If the TLS backend cannot be initialised, which leaves the process unable to deliver at all.
 #[must_use]
 pub fn http_client(policy: AddressPolicy, timeouts: Timeouts) -> reqwest::Client {
+    http_client_with_resolver(GuardedResolver::new(policy), timeouts)
+}
+
+/// The client [`http_client`] builds, with `resolver` in place of the one it makes: for tests
+/// that give the resolver a scripted [`Lookup`](crate::ssrf::Lookup).
+///
+/// # Panics
+/// If the TLS backend cannot be initialised.
+#[doc(hidden)]
+#[must_use]
+pub fn http_client_with_resolver(resolver: GuardedResolver, timeouts: Timeouts) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(GuardedResolver::new(policy))
+        .dns_resolver(resolver)
         .connect_timeout(timeouts.connect)
         .timeout(timeouts.total)
         .user_agent(USER_AGENT)
@@ -630,6 +642,71 @@ mod tests {
             let error = post_to(open_policy(), url, Timeouts::default()).await.unwrap_err();
             assert!(matches!(error, TransportError::Blocked(_)), "{url}: {error:?}");
         }
+    }
+
+    /// A server on a free loopback port that answers `200 {}` and counts the connections it
+    /// accepts.
+    async fn counting_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let addr = raw_server(move |mut stream| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                use tokio::io::AsyncWriteExt as _;
+                read_request(&mut stream).await;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
+                let _ = stream.shutdown().await;
+            }
+        })
+        .await;
+        (addr, accepted)
+    }
+
+    /// Posts twice to `rebind.example` on the server's port through the real client, whose
+    /// resolver asks a lookup that answers 127.0.0.2 (where nothing listens: the server is bound
+    /// to 127.0.0.1 only) and then 127.0.0.1, the address of the server. Returns both results,
+    /// how many connections the server accepted and how many lookups were made.
+    async fn post_to_a_rebinding_name(
+        policy: AddressPolicy,
+    ) -> (Result<HttpOutcome, TransportError>, Result<HttpOutcome, TransportError>, usize, usize) {
+        use std::sync::atomic::Ordering;
+        let (addr, accepted) = counting_server().await;
+        let lookup = crate::ssrf::ScriptedLookup::new(&[&["127.0.0.2"], &["127.0.0.1"]]);
+        let timeouts = Timeouts { connect: Duration::from_secs(2), total: Duration::from_secs(5) };
+        let client = http_client_with_resolver(GuardedResolver::with_lookup(policy.clone(), lookup.clone()), timeouts);
+        let url = format!("http://rebind.example:{}/", addr.port());
+        let body = json_body(r#"{"data": "hi"}"#);
+        let first = post(&client, &policy, &url, &body, &[], timeouts).await;
+        let second = post(&client, &policy, &url, &body, &[], timeouts).await;
+        (first, second, accepted.load(Ordering::SeqCst), lookup.calls())
+    }
+
+    #[tokio::test]
+    async fn a_name_that_rebinds_to_loopback_is_blocked_and_nothing_reaches_the_server() {
+        let policy = AddressPolicy::with_allow_list("127.0.0.2/32").unwrap();
+        let (first, second, accepted, lookups) = post_to_a_rebinding_name(policy).await;
+        // The opened address has no server behind it: the first request reaches nothing.
+        let cause = connection_cause(first);
+        assert!(cause.starts_with("the connection was refused: "), "{cause}");
+        // The second connection resolves again, to loopback, and the guard refuses it.
+        let refusal = SsrfError::NoAllowedAddress("rebind.example".to_owned());
+        assert_eq!(second, Err(TransportError::Blocked(refusal.to_string())));
+        assert_eq!(lookups, 2, "every connection resolves the name again");
+        assert_eq!(accepted, 0, "the server on 127.0.0.1 was never connected to");
+    }
+
+    #[tokio::test]
+    async fn the_rebinding_name_reaches_the_server_when_the_policy_opens_loopback() {
+        // The same scripted lookup with 127.0.0.1 opened: the second request does arrive, so the
+        // test above is refused by the policy and not by a lookup that was never used.
+        let policy = AddressPolicy::with_allow_list("127.0.0.1/32,127.0.0.2/32").unwrap();
+        let (first, second, accepted, lookups) = post_to_a_rebinding_name(policy).await;
+        let cause = connection_cause(first);
+        assert!(cause.starts_with("the connection was refused: "), "{cause}");
+        let outcome = second.expect("the second request reaches the server");
+        assert_eq!((outcome.status, outcome.body.as_slice()), (200, &b"{}"[..]));
+        assert_eq!((lookups, accepted), (2, 1));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The guard against server-side request forgery: which addresses a bot's endpoint may live
 //! at, checked on IP literals in the URL and on every address DNS returns, at connect time.
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -66,7 +68,7 @@ impl AddressPolicy {
 }
 
 /// Why a request was not sent.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SsrfError {
     #[error("the endpoint's address {0} is not allowed (private, loopback or otherwise not global)")]
     Refused(IpAddr),
@@ -74,19 +76,53 @@ pub enum SsrfError {
     NoAllowedAddress(String),
 }
 
-/// A reqwest DNS resolver that resolves with the system resolver and drops every address the
-/// policy refuses; if none remain it fails with [`SsrfError::NoAllowedAddress`]. Because reqwest
-/// connects only to the addresses it returns, DNS rebinding cannot slip a private address past
-/// the check.
+/// A future that resolves a host name to its addresses.
+pub type LookupFuture = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;
+
+/// How [`GuardedResolver`] turns a host name into addresses, before the policy filters them.
+/// [`SystemLookup`] is the one used in production; tests substitute answers the system resolver
+/// cannot be made to give, such as a name whose address changes between lookups.
+pub trait Lookup: Send + Sync {
+    /// Every address `host` resolves to, unfiltered.
+    fn lookup(&self, host: &str) -> LookupFuture;
+}
+
+/// The system resolver (`getaddrinfo`, through [`tokio::net::lookup_host`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup(&self, host: &str) -> LookupFuture {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            Ok(found.map(|addr| addr.ip()).collect())
+        })
+    }
+}
+
+/// A reqwest DNS resolver that resolves with a [`Lookup`] (the system resolver unless told
+/// otherwise) and drops every address the policy refuses; if none remain it fails with
+/// [`SsrfError::NoAllowedAddress`]. reqwest resolves again for every new connection and connects
+/// only to the addresses returned here, so a name that rebinds to a private address after
+/// passing once (DNS rebinding) is refused on the lookup that returns the private address.
 pub struct GuardedResolver {
     policy: Arc<AddressPolicy>,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl GuardedResolver {
-    /// A resolver that lets through only the addresses `policy` allows.
+    /// A resolver that asks the system resolver and lets through only the addresses `policy`
+    /// allows.
     #[must_use]
     pub fn new(policy: AddressPolicy) -> Self {
-        Self { policy: Arc::new(policy) }
+        Self::with_lookup(policy, Arc::new(SystemLookup))
+    }
+
+    /// A resolver that asks `lookup` and lets through only the addresses `policy` allows.
+    #[must_use]
+    pub fn with_lookup(policy: AddressPolicy, lookup: Arc<dyn Lookup>) -> Self {
+        Self { policy: Arc::new(policy), lookup }
     }
 }
 
@@ -94,9 +130,15 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = Arc::clone(&self.policy);
         let host = name.as_str().to_owned();
+        let found = self.lookup.lookup(&host);
         Box::pin(async move {
-            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = found.filter(|addr| policy.is_allowed(addr.ip())).collect();
+            let found = found.await?;
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|ip| policy.is_allowed(*ip))
+                // The port is the URL's; reqwest sets it on every address returned.
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
             if allowed.is_empty() {
                 tracing::warn!(host, "refused to connect: the host resolves to no allowed address");
                 return Err(SsrfError::NoAllowedAddress(host).into());
@@ -187,6 +229,35 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(low),
         [0x2002, ..] => Some(Ipv4Addr::new(o[2], o[3], o[4], o[5])),
         _ => None,
+    }
+}
+
+/// Answers a fixed list of addresses per call, in turn; the last list answers every call
+/// after it. Counts the calls.
+#[cfg(test)]
+pub(crate) struct ScriptedLookup {
+    answers: Vec<Vec<IpAddr>>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[cfg(test)]
+impl ScriptedLookup {
+    pub(crate) fn new(answers: &[&[&str]]) -> Arc<Self> {
+        let answers = answers.iter().map(|call| call.iter().map(|a| a.parse().unwrap()).collect()).collect();
+        Arc::new(Self { answers, calls: std::sync::atomic::AtomicUsize::new(0) })
+    }
+
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+impl Lookup for ScriptedLookup {
+    fn lookup(&self, _host: &str) -> LookupFuture {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let answer = self.answers[call.min(self.answers.len() - 1)].clone();
+        Box::pin(async move { Ok(answer) })
     }
 }
 
@@ -360,5 +431,45 @@ mod tests {
         let addrs: Vec<SocketAddr> = resolver.resolve("localhost".parse().unwrap()).await.unwrap().collect();
         assert!(!addrs.is_empty());
         assert!(addrs.iter().all(|addr| addr.ip().is_loopback() && addr.is_ipv4()), "{addrs:?}");
+    }
+
+    async fn resolve_with(resolver: &GuardedResolver, host: &str) -> Result<Vec<IpAddr>, SsrfError> {
+        match resolver.resolve(host.parse().unwrap()).await {
+            Ok(addrs) => Ok(addrs.map(|addr| addr.ip()).collect()),
+            Err(error) => Err(error.downcast_ref::<SsrfError>().expect("the refusal is the guard's").clone()),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_resolver_drops_the_refused_addresses_of_a_mixed_answer() {
+        let lookup = ScriptedLookup::new(&[&["127.0.0.1", "93.184.216.34", "::1", "169.254.169.254"]]);
+        let resolver = GuardedResolver::with_lookup(AddressPolicy::default(), lookup.clone());
+        assert_eq!(resolve_with(&resolver, "mixed.example").await, Ok(vec![ip("93.184.216.34")]));
+        assert_eq!(lookup.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_name_that_rebinds_to_loopback_is_refused_on_the_lookup_that_rebinds() {
+        let lookup = ScriptedLookup::new(&[&["93.184.216.34"], &["127.0.0.1"]]);
+        let resolver = GuardedResolver::with_lookup(AddressPolicy::default(), lookup.clone());
+        assert_eq!(resolve_with(&resolver, "rebind.example").await, Ok(vec![ip("93.184.216.34")]));
+        assert_eq!(
+            resolve_with(&resolver, "rebind.example").await,
+            Err(SsrfError::NoAllowedAddress("rebind.example".to_owned()))
+        );
+        assert_eq!(lookup.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_is_an_error_not_a_refusal() {
+        struct Failing;
+        impl Lookup for Failing {
+            fn lookup(&self, _host: &str) -> LookupFuture {
+                Box::pin(async { Err(io::Error::other("no such host")) })
+            }
+        }
+        let resolver = GuardedResolver::with_lookup(AddressPolicy::default(), Arc::new(Failing));
+        let error = resolver.resolve("gone.example".parse().unwrap()).await.err().expect("the lookup failed");
+        assert!(error.downcast_ref::<SsrfError>().is_none(), "{error}");
     }
 }
