@@ -2,7 +2,8 @@
 //! forwarded to the upstream, or, with the probability set by [`FaultProxy::set_rate`], met
 //! with one of its faults instead: DynamoDB's throttling errors, a 500, or a dropped
 //! connection, either before forwarding or after it (the write happened, the client saw none
-//! of it).
+//! of it). [`FaultProxy::start_matching`] limits the faults to requests whose body contains a
+//! given text (a key prefix, say); the others are always forwarded.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -43,8 +44,12 @@ struct State {
     upstream: String,
     http: reqwest::Client,
     faults: Vec<Fault>,
+    /// Only requests whose body contains this may meet a fault; `None` for every request.
+    only_matching: Option<Vec<u8>>,
     /// Chance of a fault per request, in thousandths.
     per_mille: AtomicU32,
+    /// Requests that could meet a fault (all of them without `only_matching`).
+    eligible: AtomicU64,
     forwarded: AtomicU64,
     injected: Mutex<BTreeMap<Fault, u64>>,
 }
@@ -57,13 +62,26 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on a free loopback port, forwarding to `upstream` with no faults yet.
     pub async fn start(upstream: &str, faults: &[Fault]) -> Self {
+        Self::launch(upstream, faults, None).await
+    }
+
+    /// As [`Self::start`], but only requests whose body contains `needle` may meet a fault
+    /// (with DynamoDB's JSON protocol the body names the table, the keys and the values).
+    pub async fn start_matching(upstream: &str, faults: &[Fault], needle: &str) -> Self {
+        assert!(!needle.is_empty(), "an empty needle matches every request: use start");
+        Self::launch(upstream, faults, Some(needle.as_bytes().to_vec())).await
+    }
+
+    async fn launch(upstream: &str, faults: &[Fault], only_matching: Option<Vec<u8>>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let state = Arc::new(State {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
             faults: faults.to_vec(),
+            only_matching,
             per_mille: AtomicU32::new(0),
+            eligible: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             injected: Mutex::default(),
         });
@@ -94,6 +112,12 @@ impl FaultProxy {
         self.state.forwarded.load(Ordering::SeqCst)
     }
 
+    /// How many requests could meet a fault: those whose body matched, for
+    /// [`Self::start_matching`]; every request otherwise.
+    pub fn eligible(&self) -> u64 {
+        self.state.eligible.load(Ordering::SeqCst)
+    }
+
     /// How many times each fault was injected.
     pub fn injected(&self) -> BTreeMap<Fault, u64> {
         self.state.injected.lock().unwrap().clone()
@@ -113,9 +137,13 @@ impl std::fmt::Display for Drop {
 impl std::error::Error for Drop {}
 
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Drop> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(Body::new(body), usize::MAX).await.unwrap_or_default();
+    let eligible = state.only_matching.as_ref().is_none_or(|needle| body.windows(needle.len()).any(|w| w == needle));
+    state.eligible.fetch_add(u64::from(eligible), Ordering::SeqCst);
     let fault = {
         let mut rng = rand::rng();
-        let hit = rng.random_range(0..1000) < state.per_mille.load(Ordering::SeqCst);
+        let hit = eligible && rng.random_range(0..1000) < state.per_mille.load(Ordering::SeqCst);
         (hit && !state.faults.is_empty()).then(|| state.faults[rng.random_range(0..state.faults.len())])
     };
     if let Some(fault) = fault {
@@ -137,10 +165,10 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         }
         Some(Fault::DropBeforeForwarding) => Err(Drop),
         Some(Fault::DropAfterForwarding) => {
-            let _ = forward(&state, request).await;
+            let _ = forward(&state, parts, body).await;
             Err(Drop)
         }
-        None => Ok(forward(&state, request).await.unwrap_or_else(|e| {
+        None => Ok(forward(&state, parts, body).await.unwrap_or_else(|e| {
             dynamodb_error(StatusCode::BAD_GATEWAY, "InternalServerError", &format!("upstream unreachable: {e}"))
         })),
     }
@@ -158,9 +186,11 @@ fn dynamodb_error(status: StatusCode, code: &str, message: &str) -> Response<Bod
     response
 }
 
-async fn forward(state: &State, request: Request<Incoming>) -> Result<Response<Body>, reqwest::Error> {
-    let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(Body::new(body), usize::MAX).await.unwrap_or_default();
+async fn forward(
+    state: &State,
+    parts: axum::http::request::Parts,
+    body: axum::body::Bytes,
+) -> Result<Response<Body>, reqwest::Error> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut outgoing = state.http.request(parts.method, format!("{}{path}", state.upstream)).body(body);
     for (name, value) in &parts.headers {
