@@ -10,7 +10,7 @@ mod tests;
 
 use serde_json::{Value, json};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, optional_text, text};
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
 
 pub use mrkdwn::to_markdown;
 
@@ -37,42 +37,47 @@ impl Integration for SlackIncoming {
     }
 
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
+        // Like Slack (and Zulip), the JSON is the body when it is sent as JSON, else the form's
+        // `payload` field.
+        let json =
+            payload.header("content-type").and_then(|t| t.split(';').next()).map(str::trim) == Some("application/json");
+        if !json && !form_has_payload(payload.raw) {
+            return Err(IntegrationError::BadRequest("Missing 'payload' argument".into()));
+        }
         let body = payload.body;
         if !body.is_object() {
             return Err(IntegrationError::Malformed("expected a JSON object".into()));
         }
-        let topic = match optional_text(body, "channel")? {
-            Some(channel) => channel.strip_prefix(['#', '@']).unwrap_or(channel).trim(),
-            None => "",
+        let topic = match body.get("channel") {
+            None => None,
+            Some(Value::String(channel)) => Some(channel.strip_prefix(['#', '@']).unwrap_or(channel).to_owned()),
+            Some(_) => return Err(IntegrationError::Malformed("expected text at channel".into())),
         };
-        let topic = if topic.is_empty() { "(no topic)" } else { topic };
+        // Zulip stores a message without a channel in the empty topic; Hookline's topics are
+        // never empty, so it goes to Zulip's former name for that topic.
+        let topic = topic.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "(no topic)".to_owned());
         let formatting = body.get("mrkdwn").and_then(Value::as_bool) != Some(false);
-        let blocks = list(body, "/blocks")?;
-        let attachments = list(body, "/attachments")?;
-        let message_text = optional_text(body, "text")?.filter(|t| !t.trim().is_empty());
-        if blocks.is_empty() && attachments.is_empty() && message_text.is_none() {
-            return Err(IntegrationError::Malformed("no text, blocks or attachments".into()));
-        }
 
         let mut pieces = Vec::new();
-        let rendered_blocks = render_each(blocks, MAX_BLOCKS, render_block)?;
-        // With blocks, `text` is Slack's notification fallback; it is the message only when
-        // the blocks show nothing (e.g. only buttons, or rich text that repeats it).
-        if let Some(message_text) = message_text
-            && rendered_blocks.is_empty()
+        pieces.extend(render_each(list(body, "/blocks")?, MAX_BLOCKS, render_block)?);
+        pieces.extend(render_each(list(body, "/attachments")?, MAX_ATTACHMENTS, render_attachment)?);
+        let mut content = join(pieces);
+        // Without blocks or attachments to show, the message is `text` (with blocks it is
+        // Slack's notification fallback).
+        if content.is_empty()
+            && let Some(message_text) = truthy_text(body, "text")?
         {
-            let emoji = optional_text(body, "icon_emoji")?.map(str::trim).filter(|e| !e.is_empty());
-            let converted = to_markdown(message_text, formatting);
-            pieces.push(match emoji {
-                Some(emoji) => format!("{emoji} {converted}"),
-                None => converted,
-            });
+            if let Some(emoji) = truthy_text(body, "icon_emoji")? {
+                content = format!("{emoji} ");
+            }
+            content.push_str(message_text);
+            content = content.trim().to_owned();
         }
-        pieces.extend(rendered_blocks);
-        pieces.extend(render_each(attachments, MAX_ATTACHMENTS, render_attachment)?);
-        let content = join(pieces);
-        let outcome =
-            if content.is_empty() { Outcome::Ignore } else { Outcome::Message { topic: topic.to_owned(), content } };
+        let outcome = if content.is_empty() {
+            Outcome::Ignore
+        } else {
+            Outcome::Message { topic, content: to_markdown(&content, formatting).trim().to_owned() }
+        };
         Ok(Handled { event: "message".into(), outcome })
     }
 
@@ -113,67 +118,77 @@ fn join(pieces: impl IntoIterator<Item = String>) -> String {
     pieces.join("\n\n")
 }
 
-/// A Block Kit block (<https://api.slack.com/reference/block-kit/blocks>). Interactive blocks
-/// (`actions`, `input`) and `rich_text` (which repeats the payload's `text`) show nothing.
+/// Whether a form body has a `payload` field.
+fn form_has_payload(raw: &[u8]) -> bool {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw)
+        .is_ok_and(|fields| fields.iter().any(|(k, _)| k == "payload"))
+}
+
+/// A Block Kit block (<https://api.slack.com/reference/block-kit/blocks>), as Zulip renders it;
+/// interactive blocks (`actions`, `input`), `rich_text` (which repeats the payload's `text`)
+/// and the kinds Zulip does not show give nothing. Text is converted later, with the message.
 fn render_block(block: &Value) -> Result<String, IntegrationError> {
-    let kind = text(block, "/type")?;
-    Ok(match kind {
-        "section" => {
+    Ok(match text(block, "/type")? {
+        "actions" | "call" | "contact_card" | "condition" | "file" | "input" | "rich_text" | "table" => String::new(),
+        "context" => {
             let mut pieces = Vec::new();
-            if let Some(text_object) = present(block, "text") {
-                pieces.push(render_text_object(text_object)?);
-            }
-            if let Some(accessory) = present(block, "accessory") {
-                pieces.push(render_element(accessory)?);
-            }
-            let fields = list(block, "/fields")?;
-            if let [field] = fields {
-                pieces.push(render_text_object(field)?);
-            } else if !fields.is_empty() {
-                pieces.push(render_fields_table(fields)?);
+            for element in list(block, "/elements")? {
+                pieces.push(match text(element, "/type")? {
+                    "image" => render_element(element)?,
+                    "plain_text" | "mrkdwn" => text_object(element, false)?.to_owned(),
+                    other => return Err(IntegrationError::Malformed(format!("unknown context element '{other}'"))),
+                });
             }
             join(pieces)
         }
-        "header" => format!("## {}", render_text_object(block.get("text").unwrap_or(&Value::Null))?),
-        "context" => {
-            let elements = list(block, "/elements")?;
-            join(render_each(elements, MAX_ITEMS, render_element)?)
-        }
         "divider" => "----".into(),
+        "header" => format!("## {}", text_object(block.get("text").unwrap_or(&Value::Null), true)?),
         "image" => {
-            let alt = match present(block, "title") {
-                Some(title) => render_text_object(title)?,
-                None => optional_text(block, "alt_text")?.unwrap_or_default().to_owned(),
+            let url = text(block, "/image_url")?;
+            let alt = match block.get("title") {
+                Some(title) => text_object(title, true)?,
+                None => text(block, "/alt_text")?,
             };
-            match optional_text(block, "image_url")? {
-                Some(url) => format!("[{alt}]({url})"),
-                None => String::new(),
-            }
+            format!("[{alt}]({url})")
         }
+        "section" => {
+            let mut pieces = Vec::new();
+            if let Some(text_block) = block.get("text") {
+                pieces.push(text_object(text_block, false)?.to_owned());
+            }
+            if let Some(accessory) = block.get("accessory") {
+                pieces.push(render_element(accessory)?);
+            }
+            if block.get("fields").is_some() {
+                let fields = list(block, "/fields")?;
+                if let [field] = fields {
+                    pieces.push(text_object(field, false)?.to_owned());
+                } else {
+                    pieces.push(render_fields_table(fields)?);
+                }
+            }
+            join(pieces)
+        }
+        other => return Err(IntegrationError::Malformed(format!("unknown block type '{other}'"))),
+    })
+}
+
+/// A block element: an image becomes a link; interactive elements show nothing.
+fn render_element(element: &Value) -> Result<String, IntegrationError> {
+    Ok(match text(element, "/type")? {
+        "image" => format!("[{}]({})", text(element, "/alt_text")?, text(element, "/image_url")?),
         _ => String::new(),
     })
 }
 
-/// A block element: images become links; text objects (in context blocks) their text; buttons
-/// and other interactive elements nothing.
-fn render_element(element: &Value) -> Result<String, IntegrationError> {
-    match text(element, "/type")? {
-        "image" => Ok(match optional_text(element, "image_url")? {
-            Some(url) => format!("[{}]({url})", optional_text(element, "alt_text")?.unwrap_or_default()),
-            None => String::new(),
-        }),
-        "mrkdwn" | "plain_text" => render_text_object(element),
-        _ => Ok(String::new()),
+/// A text object's text (`plain_text`, or `mrkdwn` unless only plain text is allowed there).
+fn text_object(object: &Value, plain_only: bool) -> Result<&str, IntegrationError> {
+    match text(object, "/type")? {
+        "plain_text" => {}
+        "mrkdwn" if !plain_only => {}
+        other => return Err(IntegrationError::Malformed(format!("unexpected text object type '{other}'"))),
     }
-}
-
-/// A text object: `mrkdwn` is converted, `plain_text` kept as written.
-fn render_text_object(object: &Value) -> Result<String, IntegrationError> {
-    let content = text(object, "/text")?;
-    Ok(match object.get("type").and_then(Value::as_str) {
-        Some("mrkdwn") => to_markdown(content, true),
-        _ => content.to_owned(),
-    })
+    text(object, "/text")
 }
 
 /// A section's fields, two columns as Slack shows them, as a table with an empty header (a
@@ -181,7 +196,7 @@ fn render_text_object(object: &Value) -> Result<String, IntegrationError> {
 fn render_fields_table(fields: &[Value]) -> Result<String, IntegrationError> {
     let mut cells = Vec::with_capacity(fields.len().min(MAX_ITEMS));
     for field in fields.iter().take(MAX_ITEMS) {
-        cells.push(render_text_object(field)?.replace(['\n', '|'], " "));
+        cells.push(text_object(field, false)?.replace(['\n', '|'], " "));
     }
     let mut table = String::from("| | |\n|-|-|\n");
     for pair in cells.chunks(2) {
@@ -195,33 +210,34 @@ fn render_fields_table(fields: &[Value]) -> Result<String, IntegrationError> {
 }
 
 /// A legacy attachment (<https://api.slack.com/reference/messaging/attachments>), in Zulip's
-/// order: title, pretext, text, fields, blocks, image, footer, time.
+/// order: title, pretext, text, fields, blocks, image, footer, time. Every field is optional
+/// and may be null.
 fn render_attachment(attachment: &Value) -> Result<String, IntegrationError> {
     if !attachment.is_object() {
         return Err(IntegrationError::Malformed("expected an attachment object".into()));
     }
     let mut pieces = Vec::new();
-    if let Some(title) = non_empty_text(attachment, "title")? {
-        let title = to_markdown(title, true);
-        pieces.push(match non_empty_text(attachment, "title_link")? {
+    if let Some(title) = truthy_text(attachment, "title")? {
+        pieces.push(match truthy_text(attachment, "title_link")? {
             Some(link) => format!("## [{title}]({link})"),
             None => format!("## {title}"),
         });
     }
     for key in ["pretext", "text"] {
-        if let Some(piece) = non_empty_text(attachment, key)? {
-            pieces.push(to_markdown(piece, true));
+        if let Some(piece) = truthy_text(attachment, key)? {
+            pieces.push(piece.to_owned());
         }
     }
-    let fields = list(attachment, "/fields")?;
-    if !fields.is_empty() {
+    if attachment.get("fields").is_some() {
+        let fields = list(attachment, "/fields")?;
         let mut lines = Vec::new();
         for field in fields.iter().take(MAX_ITEMS) {
-            let title = non_empty_text(field, "title")?.map(|t| to_markdown(t, true));
-            let value = field_value(field)?.map(|v| to_markdown(&v, true));
-            match (title, value) {
-                (Some(title), Some(value)) => lines.push(format!("**{title}**: {value}")),
-                (Some(title), None) => lines.push(format!("**{title}**")),
+            if !field.is_object() {
+                return Err(IntegrationError::Malformed("expected a field object".into()));
+            }
+            match (truthy_text(field, "title")?, field_value(field)?) {
+                (Some(title), Some(value)) => lines.push(format!("*{title}*: {value}")),
+                (Some(title), None) => lines.push(format!("*{title}*")),
                 (None, Some(value)) => lines.push(value),
                 (None, None) => {}
             }
@@ -232,68 +248,51 @@ fn render_attachment(attachment: &Value) -> Result<String, IntegrationError> {
         pieces.push(lines.join("\n"));
     }
     pieces.extend(render_each(list(attachment, "/blocks")?, MAX_BLOCKS, render_block)?);
-    if let Some(image_url) = non_empty_text(attachment, "image_url")? {
+    if let Some(image_url) = truthy_text(attachment, "image_url")? {
         pieces.push(format!("[]({image_url})"));
     }
-    if let Some(footer) = non_empty_text(attachment, "footer")? {
-        pieces.push(to_markdown(footer, true));
+    if let Some(footer) = truthy_text(attachment, "footer")? {
+        pieces.push(footer.to_owned());
     }
-    if let Some(time) = attachment.get("ts").and_then(timestamp).map(global_time) {
-        pieces.push(time);
+    if let Some(seconds) = timestamp(attachment.get("ts").unwrap_or(&Value::Null))? {
+        pieces.push(format!("<time:{seconds}>"));
     }
     Ok(join(pieces))
 }
 
-/// The value at `key` unless it is missing or null.
-fn present<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
-    value.get(key).filter(|v| !v.is_null())
-}
-
-fn non_empty_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
-    if !value.is_object() {
-        return Err(IntegrationError::Malformed("expected an object".into()));
+/// The text at `key` unless it is missing, null, empty or false (Python's falsy values);
+/// another type is Malformed.
+fn truthy_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>, IntegrationError> {
+    match value.get(key) {
+        None | Some(Value::Null | Value::Bool(false)) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str()).filter(|s| !s.is_empty())),
+        Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
     }
-    Ok(optional_text(value, key)?.filter(|t| !t.trim().is_empty()))
 }
 
 /// A field's value: text, though senders also put numbers and booleans there.
 fn field_value(field: &Value) -> Result<Option<String>, IntegrationError> {
     match field.get("value") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.trim().is_empty())),
+        None | Some(Value::Null | Value::Bool(false)) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.is_empty())),
         Some(scalar @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(scalar.to_string())),
         Some(_) => Err(IntegrationError::Malformed("expected text at value".into())),
     }
 }
 
-/// Unix seconds from an attachment's `ts`: a number, or a string like `"1655945306.000200"`.
-fn timestamp(ts: &Value) -> Option<i64> {
+/// Unix seconds from an attachment's `ts`: a number, or a string like `"1655945306.000200"`;
+/// `None` when it is missing, null or zero.
+fn timestamp(ts: &Value) -> Result<Option<i64>, IntegrationError> {
+    let bad = || IntegrationError::Malformed("expected a timestamp at ts".into());
     let seconds = match ts {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => s.trim().parse::<f64>().ok()?,
-        _ => return None,
+        Value::Null | Value::Bool(false) => return Ok(None),
+        Value::Number(n) => n.as_f64().ok_or_else(bad)?,
+        Value::String(s) if s.is_empty() => return Ok(None),
+        Value::String(s) => s.trim().parse::<f64>().map_err(|_| bad())?,
+        _ => return Err(bad()),
     };
-    // Zulip skips a zero `ts` too; the upper bound is the end of year 9999.
-    (1.0..253_402_300_800.0).contains(&seconds).then(|| seconds.trunc() as i64)
-}
-
-/// Zulip's global time syntax, `<time:2022-06-23T00:48:26+00:00>`, for Unix seconds.
-fn global_time(seconds: i64) -> String {
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!("<time:{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00>", rest / 3600, rest % 3600 / 60, rest % 60)
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    if !seconds.is_finite() || seconds.abs() > 1e15 {
+        return Err(bad());
+    }
+    Ok(Some(seconds.trunc() as i64).filter(|s| *s != 0))
 }

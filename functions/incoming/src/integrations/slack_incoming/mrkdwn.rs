@@ -100,6 +100,10 @@ fn bracketed(text: &str) -> Option<(String, usize)> {
         return None;
     }
     let inner = &text[1..end];
+    // Zulip's own global time syntax (what `<!date^…>` and attachment times become) stays.
+    if inner.starts_with("time:") {
+        return Some((text[..=end].to_owned(), end + 1));
+    }
     let (target, label) = match inner.split_once('|') {
         Some((target, label)) => (target, Some(unescape(label)).filter(|l| !l.trim().is_empty())),
         None => (inner, None),
@@ -132,10 +136,17 @@ fn named(sigil: char, id: &str, label: Option<String>) -> Option<String> {
     Some(format!("{sigil}{}", name.trim_start_matches(sigil)))
 }
 
-/// `<!here>`, `<!channel>`, `<!everyone>` → `@here`…; `<!subteam^ID|@team>` and
-/// `<!date^…|fallback>` → their label.
+/// `<!here>`, `<!channel>`, `<!everyone>` → `@here`…; `<!date^1655945306^{date}|fallback>` →
+/// Zulip's `<time:1655945306>`, which shows the time in each reader's zone;
+/// `<!subteam^ID|@team>` → its label.
 fn special(command: &str, label: Option<String>) -> Option<String> {
-    let name = command.split('^').next().unwrap_or_default();
+    let mut parts = command.split('^');
+    let name = parts.next().unwrap_or_default();
+    if name == "date"
+        && let Some(seconds) = parts.next().and_then(|s| s.parse::<i64>().ok())
+    {
+        return Some(format!("<time:{seconds}>"));
+    }
     match name {
         "" => None,
         "here" | "channel" | "everyone" => Some(format!("@{name}")),
