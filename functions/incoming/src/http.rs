@@ -60,7 +60,10 @@ pub async fn handle(
             success(integration.success_body().unwrap_or_else(|| json!({})))
         }
         Ok(Sent::Preview(preview)) => success(preview),
-        Err(error) => {
+        Err(mut error) => {
+            if let Some(Value::Object(fields)) = integration.error_fields(&error.msg) {
+                error.extra.extend(fields);
+            }
             if error.status.is_server_error() {
                 tracing::error!(integration = integration.name(), %error, "incoming webhook failed");
             } else {

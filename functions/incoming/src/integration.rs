@@ -110,6 +110,11 @@ pub trait Integration: Send + Sync {
     fn success_body(&self) -> Option<Value> {
         None
     }
+    /// Fields the third party expects in an error body beside Zulip's, given the error's
+    /// message (`{"ok": false, "error": msg}` for Slack).
+    fn error_fields(&self, _msg: &str) -> Option<Value> {
+        None
+    }
     /// A sample request for `POST …/test` without a body: event type and JSON body.
     fn sample(&self) -> (Option<&'static str>, &'static str);
 }

@@ -85,6 +85,11 @@ impl Integration for SlackIncoming {
         Some(json!({"ok": true}))
     }
 
+    /// Slack's error shape, as Zulip answers Slack senders.
+    fn error_fields(&self, msg: &str) -> Option<Value> {
+        Some(json!({"ok": false, "error": msg}))
+    }
+
     fn sample(&self) -> (Option<&'static str>, &'static str) {
         (
             None,

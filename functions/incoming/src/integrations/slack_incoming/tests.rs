@@ -336,3 +336,12 @@ fn zulips_cases_without_a_channel() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn errors_and_successes_carry_slacks_ok_field() {
+    assert_eq!(SlackIncoming.success_body(), Some(json!({"ok": true})));
+    assert_eq!(
+        SlackIncoming.error_fields("Missing 'payload' argument"),
+        Some(json!({"ok": false, "error": "Missing 'payload' argument"}))
+    );
+}
