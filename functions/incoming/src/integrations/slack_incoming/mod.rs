@@ -1,8 +1,9 @@
 //! `slack_incoming`: Slack-compatible incoming webhooks, so anything that can post to a Slack
-//! webhook URL can post here. Modelled on Zulip's `slack_incoming`: the topic is the payload's
-//! `channel` (without its `#` or `@`), the message is the payload's `text` (unless blocks stand
-//! in for it), its Block Kit `blocks` and its legacy `attachments`, in Zulip's layout, with
-//! Slack's mrkdwn turned into Markdown.
+//! webhook URL can post here. As Zulip's `slack_incoming`: the topic is the payload's `channel`
+//! (without its `#` or `@`); the message is its Block Kit `blocks` and its legacy `attachments`
+//! in Zulip's layout, or, when those show nothing, its `text` (after its `icon_emoji`), with
+//! Slack's mrkdwn turned into Markdown over the whole message. The payload is the body when it
+//! is sent as JSON, else the form's `payload` field.
 
 mod mrkdwn;
 #[cfg(test)]
