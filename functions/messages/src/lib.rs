@@ -65,7 +65,9 @@ impl MessagesApp {
         let kind = params.str("type")?;
         let destination = match kind.as_str() {
             "stream" | "channel" => {
-                let topic = params.optional_str_of(&["topic", "subject"])?.unwrap_or_default();
+                let topic = params
+                    .optional_str_of(&["topic", "subject"])?
+                    .ok_or_else(|| send_error(SendError::MissingTopic))?;
                 Destination::Stream { stream: stream_ref(&params)?, topic }
             }
             "private" | "direct" => Destination::Direct(user_refs(&params)?),

@@ -102,6 +102,9 @@ pub struct Sent {
     pub triggered: usize,
 }
 
+/// What Zulip's clients show for the empty topic; sent as a topic, it is the empty topic.
+pub const NO_TOPIC: &str = "(no topic)";
+
 /// The send path, built once per process.
 pub struct Sender {
     store: Arc<dyn Store>,
@@ -208,10 +211,12 @@ impl Sender {
         match destination {
             Destination::Thread(recipient) => Ok(recipient.clone()),
             Destination::Stream { stream, topic } => {
-                let topic = topic.trim();
-                if topic.is_empty() {
-                    return Err(SendError::MissingTopic);
-                }
+                // Zulip's empty topic ("general chat"): an organization without mandatory
+                // topics, as every Hookline realm is, takes "" and stores "(no topic)" as "".
+                let topic = match topic.trim() {
+                    NO_TOPIC => "",
+                    topic => topic,
+                };
                 let found: Option<&Stream> = match stream {
                     StreamRef::Id(id) => directory.stream(*id),
                     StreamRef::Name(name) => directory.stream_named(name),

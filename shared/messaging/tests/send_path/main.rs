@@ -231,13 +231,6 @@ async fn bots_trigger_no_bots_and_bad_requests_are_refused_before_anything_is_st
             SendError::StreamNotFound("nope".into()),
         ),
         (
-            SendRequest {
-                destination: Destination::Stream { stream: StreamRef::Id(1), topic: " ".into() },
-                ..w.request(&w.ada, "hi")
-            },
-            SendError::MissingTopic,
-        ),
-        (
             SendRequest { destination: Destination::Direct(vec![UserRef::Id(999)]), ..w.request(&w.ada, "hi") },
             SendError::UnknownUserId(999),
         ),
@@ -289,6 +282,22 @@ async fn longer_content_and_topics_are_cut_where_zulip_cuts_them_not_refused() {
     assert_eq!(topic, "testing-gh / issue #6 This is a sample issue to test GH I...");
     let stored = w.store.get_message(w.realm.id, message.id).await.unwrap().unwrap();
     assert_eq!(stored.content, message.content, "what is stored is what was answered");
+}
+
+/// Zulip's empty topic: "", blanks and "(no topic)" are all the empty topic, as in an
+/// organization without mandatory topics.
+#[tokio::test]
+async fn an_empty_topic_is_zulips_empty_topic() {
+    let w = world(0).await;
+    for topic in ["", "  ", "(no topic)"] {
+        let request = SendRequest {
+            destination: Destination::Stream { stream: StreamRef::Id(1), topic: topic.into() },
+            ..w.request(&w.ada, "hi")
+        };
+        let message = w.sender.send(request).await.unwrap().message;
+        let hookline_model::Recipient::Stream { topic: stored, .. } = &message.recipient else { panic!("{message:?}") };
+        assert_eq!(stored, "", "{topic:?}");
+    }
 }
 
 #[tokio::test]

@@ -54,9 +54,8 @@ impl Integration for SlackIncoming {
             Some(Value::String(channel)) => Some(channel.strip_prefix(['#', '@']).unwrap_or(channel).to_owned()),
             Some(_) => return Err(IntegrationError::Malformed("expected text at channel".into())),
         };
-        // Zulip stores a message without a channel in the empty topic; Hookline's topics are
-        // never empty, so it goes to Zulip's former name for that topic.
-        let topic = topic.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "(no topic)".to_owned());
+        // A message without a channel goes to Zulip's empty topic.
+        let topic = topic.unwrap_or_default();
         let formatting = body.get("mrkdwn").and_then(Value::as_bool) != Some(false);
 
         let mut pieces = Vec::new();

