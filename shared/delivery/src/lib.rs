@@ -1,12 +1,11 @@
 //! Outgoing webhook delivery: payloads in Zulip's and Slack's formats (`payload`), Standard
 //! Webhooks signatures (`signing`), the SSRF-guarded HTTP client (`ssrf`, `client`), reading
-//! bot answers (`response`, with `pyjson` for how Zulip's Python reads and prints JSON), the
+//! bot answers (`response`, with `hookline_messaging::pyjson` for how Zulip's Python reads JSON), the
 //! retry schedule (`schedule`), Zulip's failure wording (`wording`), and the worker that ties
 //! them together (`worker`).
 
 pub mod client;
 pub mod payload;
-pub mod pyjson;
 pub mod response;
 pub mod schedule;
 pub mod signing;

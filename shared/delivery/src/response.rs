@@ -4,7 +4,7 @@
 
 use hookline_model::Interface;
 
-use crate::pyjson::{PyValue, is_blank};
+use hookline_messaging::pyjson::{PyValue, is_blank};
 
 /// What the bot wants posted back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ pub mod format;
 pub mod history;
 pub mod limits;
 pub mod mentions;
+pub mod pyjson;
 pub mod reactions;
 pub mod render;
 pub mod send;

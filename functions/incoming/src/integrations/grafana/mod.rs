@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
-use crate::integrations::json::python_float;
+use hookline_messaging::pyjson::PyValue;
 
 /// Go's zero time: Grafana's `endsAt` of an alert that has not ended.
 const NOT_ENDED: &str = "0001-01-01T00:00:00Z";
@@ -142,33 +142,11 @@ fn bullets(
 
 /// A value as Python's `str()` shows it.
 fn python_str(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => python_repr(other),
-    }
+    python_value(value).to_python_str()
 }
 
-/// A value as Python's `repr()` shows the object `json.loads` makes of it.
-fn python_repr(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => python_float(f),
-            _ => n.to_string(),
-        },
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Array(items) => format!("[{}]", items.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", python_repr(&Value::String(k.clone())), python_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+fn python_value(value: &Value) -> PyValue {
+    serde_json::from_value(value.clone()).unwrap_or(PyValue::None)
 }
 
 /// Grafana 7's legacy alert: one message in the topic of its title.
@@ -179,7 +157,7 @@ fn legacy(body: &Value) -> Result<Handled, IntegrationError> {
         let metric = text(found, "/metric")?;
         let value = match found.get("value") {
             None => return Err(IntegrationError::Malformed("expected a number at evalMatches.value".into())),
-            Some(value @ (Value::Null | Value::Number(_))) => python_repr(value),
+            Some(value @ (Value::Null | Value::Number(_))) => python_str(value),
             Some(_) => return Err(IntegrationError::Malformed("expected a number at evalMatches.value".into())),
         };
         let _ = writeln!(eval_matches, "**{metric}:** {value}");

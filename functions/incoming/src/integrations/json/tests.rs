@@ -53,7 +53,7 @@ fn floats_are_printed_as_python_does() {
         (123.456, "123.456"),
         (21.573108436586445, "21.573108436586445"),
     ] {
-        assert_eq!(python_float(f), text, "{f}");
+        assert_eq!(hookline_messaging::pyjson::float_repr(f), text, "{f}");
     }
 }
 

@@ -1,7 +1,8 @@
 //! JSON as Zulip's Python reads and prints it: `json.loads` into values whose objects keep
-//! their keys in order, and `str()` of those values, which is how Zulip turns a bot's
-//! non-string `content` into the text it posts (`42` → `42`, `true` → `True`, `null` → `None`,
-//! `["a", 1]` → `['a', 1]`).
+//! their keys in order; `str()` of those values, which is how Zulip turns a bot's non-string
+//! `content` into the text it posts (`42` → `42`, `true` → `True`, `null` → `None`,
+//! `["a", 1]` → `['a', 1]`) and how integrations show a payload's values; and
+//! `json.dumps(value, indent=2)`, how the `json` integration prints a payload.
 
 use std::fmt::{self, Write as _};
 
@@ -42,6 +43,59 @@ impl PyValue {
             Self::Str(s) => !s.is_empty(),
             Self::List(items) => !items.is_empty(),
             Self::Dict(fields) => !fields.is_empty(),
+        }
+    }
+
+    /// Python's `json.dumps(value, indent=2)`: keys in order, non-ASCII characters escaped
+    /// (`ensure_ascii`), floats as Python's `repr` writes them.
+    #[must_use]
+    pub fn to_json_indented(&self) -> String {
+        let mut out = String::new();
+        self.write_json(0, &mut out);
+        out
+    }
+
+    fn write_json(&self, depth: usize, out: &mut String) {
+        let indent = |out: &mut String, depth: usize| {
+            out.push('\n');
+            out.push_str(&"  ".repeat(depth));
+        };
+        match self {
+            Self::None => out.push_str("null"),
+            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Self::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Self::Float(f) => out.push_str(&float_repr(*f)),
+            Self::Str(s) => json_str(s, out),
+            Self::List(items) if items.is_empty() => out.push_str("[]"),
+            Self::List(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    indent(out, depth + 1);
+                    item.write_json(depth + 1, out);
+                }
+                indent(out, depth);
+                out.push(']');
+            }
+            Self::Dict(fields) if fields.is_empty() => out.push_str("{}"),
+            Self::Dict(fields) => {
+                out.push('{');
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    indent(out, depth + 1);
+                    json_str(key, out);
+                    out.push_str(": ");
+                    value.write_json(depth + 1, out);
+                }
+                indent(out, depth);
+                out.push('}');
+            }
         }
     }
 
@@ -102,9 +156,35 @@ pub fn is_blank(text: &str) -> bool {
     text.chars().all(|c| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
+/// A string as Python's `json.dumps` (with `ensure_ascii`) writes it: everything outside
+/// printable ASCII as `\uXXXX` (UTF-16 halves beyond the BMP).
+fn json_str(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0_u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 /// Python's `repr(float)`: the shortest digits that read back as the same number, in fixed
 /// notation for exponents from -4 to 15 (with `.0` when whole), else as `1.5e+16` / `1e-05`.
-fn float_repr(f: f64) -> String {
+#[must_use]
+pub fn float_repr(f: f64) -> String {
     if f.is_nan() {
         return "nan".to_owned();
     }
