@@ -82,68 +82,21 @@ const IGNORED_PULL_REQUEST_ACTIONS: &[&str] =
 /// Team actions Zulip knowingly drops.
 const IGNORED_TEAM_ACTIONS: &[&str] = &["added_to_repository", "created", "deleted", "removed_from_repository"];
 
+/// GitHub's header events that are dropped without a message of their own (`push` to an
+/// unwatched branch, an ignored pull request action or review…), beside [`IGNORED_EVENTS`].
+const DROPPED_HEADER_EVENTS: &[&str] = &["pull_request", "pull_request_review", "push"];
+
 /// Every event name [`dispatch`] can return: Zulip's names for what becomes a message, and
-/// GitHub's header event for what is dropped (`push` to an unwatched branch, a `check_run`
-/// still running, `check_suite`…).
-pub(super) const EVENT_TYPES: &[&str] = &[
-    "commit_comment",
-    "closed_pull_request",
-    "create",
-    "check_run",
-    "delete",
-    "deployment",
-    "deployment_status",
-    "discussion",
-    "discussion_comment",
-    "fork",
-    "gollum",
-    "issue_comment",
-    "issue_labeled_or_unlabeled",
-    "issue_milestoned_or_demilestoned",
-    "issues_opened_via_transfer",
-    "issues_transferred",
-    "issues",
-    "member",
-    "membership",
-    "opened_pull_request",
-    "updated_pull_request",
-    "assigned_or_unassigned_pull_request",
-    "page_build",
-    "ping",
-    "public",
-    "pull_request_ready_for_review",
-    "pull_request_review",
-    "pull_request_review_comment",
-    "pull_request_review_requested",
-    "pull_request_auto_merge",
-    "locked_or_unlocked_pull_request",
-    "push_commits",
-    "push_tags",
-    "release",
-    "repository",
-    "star",
-    "status",
-    "team",
-    "team_add",
-    "watch",
-    "cancelled",
-    "created",
-    "edited",
-    "pending_cancellation",
-    "pending_tier_change",
-    "tier_changed",
-    "workflow_run",
-    "pull_request",
-    "pull_request_review",
-    "push",
-    "check_suite",
-    "label",
-    "meta",
-    "milestone",
-    "organization",
-    "project_card",
-    "repository_vulnerability_alert",
-];
+/// GitHub's header event for what is dropped.
+pub(super) static EVENT_TYPES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    let mut names: Vec<&'static str> = Vec::new();
+    for name in MESSAGE_EVENTS.iter().chain(DROPPED_HEADER_EVENTS).chain(IGNORED_EVENTS) {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    names
+});
 
 /// The URL's options, as Zulip's view reads them.
 #[derive(Debug, Clone, Copy, Default)]

@@ -56,7 +56,9 @@ pub(crate) fn handle_payload(payload: &Payload<'_>) -> Result<Handled, Integrati
 }
 
 /// Every event name the handler can produce.
-pub(crate) const EVENT_TYPES: &[&str] = events::EVENT_TYPES;
+pub(crate) fn event_types() -> &'static [&'static str] {
+    &events::EVENT_TYPES
+}
 
 impl Integration for Github {
     fn name(&self) -> &'static str {
@@ -68,7 +70,7 @@ impl Integration for Github {
     }
 
     fn event_types(&self) -> &'static [&'static str] {
-        events::EVENT_TYPES
+        event_types()
     }
 
     fn event_header(&self) -> Option<&'static str> {

@@ -17,7 +17,7 @@ impl Integration for GithubSponsors {
     }
 
     fn event_types(&self) -> &'static [&'static str] {
-        super::github::EVENT_TYPES
+        super::github::event_types()
     }
 
     fn event_header(&self) -> Option<&'static str> {
