@@ -22,14 +22,14 @@ response = WebhookClient(sys.argv[1]).send(
 print(json.dumps({"status": response.status_code, "body": response.body}))
 "#;
 
-#[tokio::test]
-async fn slacks_sdk_github_and_the_loop_guard_on_the_local_stack() {
+/// The demo stack, its owner, an incoming-webhook bot "Hooks" and an outgoing bot "Echo Bot"
+/// whose endpoint refuses connections.
+async fn demo_with_bots() -> (Stack, crate::support::Client, Value, Value) {
     let stack = Stack::start(&["--demo", "--allow-private-endpoints"]);
     let (email, api_key) = stack.demo_credentials();
     let owner = stack.client().as_user(&email, &api_key);
     let hooks =
         owner.post("/api/v1/bots", &[("full_name", "Hooks"), ("short_name", "hooks"), ("bot_type", "2")]).await.ok();
-    let hooks_key = hooks["api_key"].as_str().unwrap().to_owned();
     let echo = owner
         .post(
             "/api/v1/bots",
@@ -42,6 +42,13 @@ async fn slacks_sdk_github_and_the_loop_guard_on_the_local_stack() {
         )
         .await
         .ok();
+    (stack, owner, hooks, echo)
+}
+
+#[tokio::test]
+async fn slacks_sdk_github_and_the_loop_guard_on_the_local_stack() {
+    let (stack, owner, hooks, echo) = demo_with_bots().await;
+    let hooks_key = hooks["api_key"].as_str().unwrap().to_owned();
 
     // The integrations are listed with their URLs and events
     let listed = owner.get("/api/v1/integrations").await.ok();
@@ -170,23 +177,7 @@ async fn newest(client: &crate::support::Client, n: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn the_owner_tests_integrations_by_dm_with_the_incoming_bot() {
-    let stack = Stack::start(&["--demo", "--allow-private-endpoints"]);
-    let (email, api_key) = stack.demo_credentials();
-    let owner = stack.client().as_user(&email, &api_key);
-    let hooks =
-        owner.post("/api/v1/bots", &[("full_name", "Hooks"), ("short_name", "hooks"), ("bot_type", "2")]).await.ok();
-    let echo = owner
-        .post(
-            "/api/v1/bots",
-            &[
-                ("full_name", "Echo Bot"),
-                ("short_name", "echo"),
-                ("bot_type", "3"),
-                ("payload_url", "http://127.0.0.1:9/"),
-            ],
-        )
-        .await
-        .ok();
+    let (stack, owner, hooks, echo) = demo_with_bots().await;
     let ada = owner.post("/api/v1/users", &[("email", "ada@demo.example"), ("full_name", "Ada")]).await.ok();
     let ada = stack.client().as_user(ada["email"].as_str().unwrap(), ada["api_key"].as_str().unwrap());
     let hooks_email = hooks["email"].as_str().unwrap();
