@@ -3,6 +3,7 @@
 use crate::integration::Integration;
 
 pub mod alertmanager;
+pub mod front;
 pub mod github;
 pub mod githubsponsors;
 pub mod gitlab;
@@ -19,6 +20,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &gitlab::Gitlab,
     &grafana::Grafana,
     &alertmanager::Alertmanager,
+    &front::Front,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
