@@ -9,6 +9,7 @@ pub mod githubsponsors;
 pub mod gitlab;
 pub mod grafana;
 pub mod json;
+pub mod newrelic;
 pub mod slack_incoming;
 
 /// Every integration Hookline ships.
@@ -21,6 +22,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &grafana::Grafana,
     &alertmanager::Alertmanager,
     &front::Front,
+    &newrelic::Newrelic,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
