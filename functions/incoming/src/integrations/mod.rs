@@ -9,6 +9,7 @@ pub mod githubsponsors;
 pub mod gitlab;
 pub mod grafana;
 pub mod json;
+pub mod linear;
 pub mod newrelic;
 pub mod slack_incoming;
 
@@ -23,6 +24,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &alertmanager::Alertmanager,
     &front::Front,
     &newrelic::Newrelic,
+    &linear::Linear,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
