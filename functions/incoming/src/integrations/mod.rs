@@ -11,6 +11,7 @@ pub mod grafana;
 pub mod json;
 pub mod linear;
 pub mod newrelic;
+pub mod opsgenie;
 pub mod slack_incoming;
 
 /// Every integration Hookline ships.
@@ -25,6 +26,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &front::Front,
     &newrelic::Newrelic,
     &linear::Linear,
+    &opsgenie::Opsgenie,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
