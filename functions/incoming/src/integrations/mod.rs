@@ -3,6 +3,7 @@
 use crate::integration::Integration;
 
 pub mod alertmanager;
+pub mod beanstalk;
 pub mod front;
 pub mod github;
 pub mod githubsponsors;
@@ -27,6 +28,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &newrelic::Newrelic,
     &linear::Linear,
     &opsgenie::Opsgenie,
+    &beanstalk::Beanstalk,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
