@@ -68,6 +68,29 @@ pub struct Commit<'a> {
     pub message: &'a str,
 }
 
+/// The commits listed at `pointer` in the shape GitLab and Beanstalk send (`id`, `url`,
+/// `message`, `author.name`), each counted under its author's name.
+///
+/// # Errors
+/// A commit without one of those texts, or a non-list at `pointer`.
+pub fn commits_by_author_name<'v>(
+    body: &'v serde_json::Value,
+    pointer: &str,
+) -> Result<Vec<Commit<'v>>, crate::integration::IntegrationError> {
+    use crate::integration::{list, text};
+    list(body, pointer)?
+        .iter()
+        .map(|commit| {
+            Ok(Commit {
+                name: text(commit, "/author/name")?,
+                sha: text(commit, "/id")?,
+                url: text(commit, "/url")?,
+                message: text(commit, "/message")?,
+            })
+        })
+        .collect()
+}
+
 /// `a, b and c`: Zulip's `get_assignee_string`, the names joined for `(assigned to …)`.
 #[must_use]
 pub fn assignee_string(names: &[&str]) -> String {

@@ -23,8 +23,8 @@ mod tests;
 
 use serde_json::Value;
 
-use crate::git::{self, Commit};
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, number, text};
+use crate::git;
+use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, number, text};
 
 pub struct Beanstalk;
 
@@ -70,17 +70,7 @@ fn git_push(body: &Value, branches: Option<&str>) -> Result<Handled, Integration
     text(body, "/after")?;
     let url = text(body, "/repository/url")?;
     let pusher = text(body, "/pusher_name")?;
-    let commits = list(body, "/commits")?
-        .iter()
-        .map(|commit| {
-            Ok(Commit {
-                name: text(commit, "/author/name")?,
-                sha: text(commit, "/id")?,
-                url: text(commit, "/url")?,
-                message: text(commit, "/message")?,
-            })
-        })
-        .collect::<Result<Vec<_>, IntegrationError>>()?;
+    let commits = git::commits_by_author_name(body, "/commits")?;
     let content = git::push_commits_event_message(pusher, Some(url), short_ref, &commits, false, false, false);
     Ok(Handled {
         event: "push".into(),

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::git::{self, Commit, PullRequestEvent};
+use crate::git::{self, PullRequestEvent};
 use crate::integration::{IntegrationError, list, number, optional_text, text};
 
 pub use crate::git::EMPTY_SHA;
@@ -19,17 +19,7 @@ pub fn push(body: &Value, _include_title: bool) -> Body {
         return Ok(git::remove_branch_event_message(user_name(body)?, &branch_name(body)?));
     }
     let compare_url = format!("{}/-/compare/{}...{}", homepage(body)?, text(body, "/before")?, text(body, "/after")?);
-    let commits = list(body, "/commits")?
-        .iter()
-        .map(|commit| {
-            Ok(Commit {
-                name: text(commit, "/author/name")?,
-                sha: text(commit, "/id")?,
-                message: text(commit, "/message")?,
-                url: text(commit, "/url")?,
-            })
-        })
-        .collect::<Result<Vec<_>, IntegrationError>>()?;
+    let commits = git::commits_by_author_name(body, "/commits")?;
     Ok(git::push_commits_event_message(
         user_name(body)?,
         Some(&compare_url),
