@@ -4,7 +4,7 @@
 //! through the integration, `only_events`/`exclude_events` applied, and the message sent
 //! through the shared send path to `stream` (and `topic`), or to the bot's owner without one.
 
-use hookline_edge::auth::authenticate_key;
+use hookline_edge::auth::{authenticate_basic_if_present, authenticate_key};
 use hookline_edge::error::UNAVAILABLE_RETRY_AFTER;
 use hookline_edge::response::success;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
@@ -234,8 +234,12 @@ async fn read(services: &Services, request: &Request, api_key: Option<&str>) -> 
     if raw.len() > MAX_BODY {
         return Err(ApiError::payload_too_large(MAX_BODY));
     }
-    let api_key = api_key.ok_or_else(|| ApiError::missing_argument("api_key"))?;
-    let caller = authenticate_key(services, request, api_key).await?;
+    let caller = match api_key {
+        Some(api_key) => authenticate_key(services, request, api_key).await?,
+        None => authenticate_basic_if_present(services, request)
+            .await
+            .ok_or_else(|| ApiError::missing_argument("api_key"))??,
+    };
     if caller.user.bot_type != Some(BotType::IncomingWebhook) {
         return Err(ApiError::bad_request("This API key is not an incoming webhook bot's"));
     }

@@ -83,11 +83,53 @@ pub enum IntegrationError {
     BadSignature(String),
 }
 
+/// A URL parameter an integration reads beside `stream` and `topic` (Zulip's
+/// `config_options`, like GitHub's `branches`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlOption {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub kind: OptionKind,
+}
+
+/// What a URL option's value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// Free text (`branches=main,release`).
+    Text,
+    /// `true` or `false`.
+    Bool,
+}
+
+impl OptionKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "string",
+            Self::Bool => "bool",
+        }
+    }
+}
+
+/// The `branches` option every git host shares: only pushes to these (comma-separated)
+/// branches are shown.
+pub const BRANCHES: UrlOption = UrlOption {
+    name: "branches",
+    description: "Only notify for these branches (comma-separated)",
+    kind: OptionKind::Text,
+};
+
 pub trait Integration: Send + Sync {
     /// The URL name: `/api/v1/external/<name>`.
     fn name(&self) -> &'static str;
     /// The name people know, used in messages (`GitHub`).
     fn display_name(&self) -> &'static str;
+    /// Zulip's categories for it (`version-control`, `monitoring`, ...).
+    fn categories(&self) -> &'static [&'static str];
+    /// The URL parameters it reads beside `stream` and `topic`.
+    fn url_options(&self) -> &'static [UrlOption] {
+        &[]
+    }
     /// Every event name `handle` can produce (what `only_events` can select).
     fn event_types(&self) -> &'static [&'static str];
     /// The header that names the event, if the third party sends one (`X-GitHub-Event`).

@@ -9,3 +9,4 @@ pub mod http;
 pub mod integration;
 pub mod integrations;
 pub mod lambda;
+pub mod signature;

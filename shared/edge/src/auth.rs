@@ -46,6 +46,15 @@ pub async fn authenticate_key(services: &Services, request: &Request, api_key: &
     limited(services, request, caller_for_key(services, api_key, None)).await
 }
 
+/// The caller named by HTTP Basic `email:api_key`, if the request carries that header: how
+/// services that put credentials in the URL's user part (Beanstalk's
+/// `https://bot%40example.com:key@host/…`) authenticate to an incoming webhook. `None` without
+/// the header; no route check (the caller's route is its own integration's).
+pub async fn authenticate_basic_if_present(services: &Services, request: &Request) -> Option<Result<Caller, ApiError>> {
+    let header = authorization(request)?;
+    Some(limited(services, request, basic_caller(services, header)).await)
+}
+
 /// Runs an authentication unless the request's address is over its failures, counts a
 /// failure against the address and a success against the caller.
 async fn limited(

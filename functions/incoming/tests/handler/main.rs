@@ -409,6 +409,44 @@ async fn a_bot_with_a_webhook_secret_is_refused_where_its_secret_cannot_be_check
     assert!(messages(&services).await.is_empty(), "nothing was sent unsigned");
 }
 
+/// Services that put credentials in the URL's user part (Beanstalk's
+/// `https://hooks-bot%40acme.test:<key>@host/api/v1/external/beanstalk`) send HTTP Basic
+/// instead of `api_key`; the bot's email must match its key.
+#[tokio::test]
+async fn basic_auth_stands_in_for_the_api_key() {
+    use base64::Engine as _;
+    let (services, sender) = world().await;
+    let body = std::fs::read(cases::integrations_dir().join("beanstalk/fixtures/git_singlecommit.json")).unwrap();
+    let query = [("stream".to_owned(), "dev".to_owned())];
+    let basic = |credentials: &str| {
+        [
+            ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+            (
+                "authorization".to_owned(),
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials)),
+            ),
+        ]
+    };
+    let form = serde_urlencoded::to_string([("payload", String::from_utf8(body).unwrap())]).unwrap();
+    let good = basic(&format!("hooks-bot@acme.test:{BOT_KEY}"));
+    let event = cases::gateway_event("/api/v1/external/beanstalk", &query, &good, form.as_bytes());
+    let (status, answer) = run(&services, &sender, "beanstalk", &event).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(messages(&services).await.len(), 1);
+
+    let wrong_email = basic(&format!("ada@acme.test:{BOT_KEY}"));
+    let event = cases::gateway_event("/api/v1/external/beanstalk", &query, &wrong_email, form.as_bytes());
+    let (status, answer) = run(&services, &sender, "beanstalk", &event).await;
+    assert_eq!(status, 401, "{answer}");
+
+    let neither = [("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
+    let event = cases::gateway_event("/api/v1/external/beanstalk", &query, &neither, form.as_bytes());
+    let (status, answer) = run(&services, &sender, "beanstalk", &event).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["msg"], "Missing 'api_key' argument", "{answer}");
+    assert_eq!(messages(&services).await.len(), 1, "refused requests send nothing");
+}
+
 /// Topics and content are cut by the framework, for every integration, as Zulip cuts them:
 /// a topic to 60 characters ending `...`, content to 10,000 ending `[message truncated]`.
 #[tokio::test]

@@ -16,7 +16,7 @@ mod tests;
 
 use serde_json::Value;
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
+use crate::integration::{Handled, Integration, IntegrationError, OptionKind, Outcome, Payload, UrlOption, list, text};
 
 pub struct Alertmanager;
 
@@ -27,6 +27,25 @@ impl Integration for Alertmanager {
 
     fn display_name(&self) -> &'static str {
         "Alertmanager"
+    }
+
+    fn categories(&self) -> &'static [&'static str] {
+        &["monitoring"]
+    }
+
+    fn url_options(&self) -> &'static [UrlOption] {
+        &[
+            UrlOption {
+                name: "name",
+                description: "The alert label that names the instance (default `instance`)",
+                kind: OptionKind::Text,
+            },
+            UrlOption {
+                name: "desc",
+                description: "The alert label that describes it (default `alertname`)",
+                kind: OptionKind::Text,
+            },
+        ]
     }
 
     fn event_types(&self) -> &'static [&'static str] {

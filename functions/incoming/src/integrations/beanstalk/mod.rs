@@ -24,7 +24,7 @@ mod tests;
 use serde_json::Value;
 
 use crate::git;
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, number, text};
+use crate::integration::{BRANCHES, Handled, Integration, IntegrationError, Outcome, Payload, UrlOption, number, text};
 
 pub struct Beanstalk;
 
@@ -35,6 +35,14 @@ impl Integration for Beanstalk {
 
     fn display_name(&self) -> &'static str {
         "Beanstalk"
+    }
+
+    fn categories(&self) -> &'static [&'static str] {
+        &["version-control"]
+    }
+
+    fn url_options(&self) -> &'static [UrlOption] {
+        &[BRANCHES]
     }
 
     fn event_types(&self) -> &'static [&'static str] {

@@ -14,6 +14,7 @@ mod tests;
 use serde_json::Value;
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, text};
+use crate::signature::{Encoding, Hash, Scheme};
 
 pub struct Front;
 
@@ -43,8 +44,19 @@ impl Integration for Front {
         "Front"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["customer-support"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         EVENT_TYPES
+    }
+
+    /// Front signs a rule's webhook with the company's API secret: `X-Front-Signature`, the
+    /// base64 HMAC-SHA1 of the body.
+    fn verify(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {
+        Scheme { header: "X-Front-Signature", prefix: "", hash: Hash::Sha1, encoding: Encoding::Base64 }
+            .check_body(secret, payload)
     }
 
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {

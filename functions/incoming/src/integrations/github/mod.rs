@@ -23,14 +23,13 @@ mod fields;
 #[cfg(test)]
 mod tests;
 
-use hmac::{Hmac, Mac};
-use hookline_model::credentials::secrets_equal;
-use sha2::Sha256;
-
-use crate::integration::{Handled, Integration, IntegrationError, Payload};
+use crate::integration::{BRANCHES, Handled, Integration, IntegrationError, OptionKind, Payload, UrlOption};
+use crate::signature::{Encoding, Hash, Scheme};
 
 const EVENT_HEADER: &str = "X-GitHub-Event";
-const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+/// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
+const SIGNATURE: Scheme =
+    Scheme { header: "X-Hub-Signature-256", prefix: "sha256=", hash: Hash::Sha256, encoding: Encoding::Hex };
 
 pub struct Github;
 
@@ -69,6 +68,21 @@ impl Integration for Github {
         "GitHub"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["version-control"]
+    }
+
+    fn url_options(&self) -> &'static [UrlOption] {
+        &[
+            BRANCHES,
+            UrlOption {
+                name: "ignore_private_repositories",
+                description: "Exclude notifications from private repositories",
+                kind: OptionKind::Bool,
+            },
+        ]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         event_types()
     }
@@ -88,22 +102,7 @@ impl Integration for Github {
 
     /// GitHub signs the body with the webhook's secret: `sha256=<hex HMAC-SHA256>`.
     fn verify(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {
-        let Some(header) = payload.header(SIGNATURE_HEADER) else {
-            return Err(IntegrationError::BadSignature(
-                "Missing the X-Hub-Signature-256 header: set the same secret on GitHub's webhook".into(),
-            ));
-        };
-        let given = header.strip_prefix("sha256=").and_then(|hex| hex::decode(hex.trim()).ok());
-        let expected = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-            .map(|mut mac| {
-                mac.update(payload.raw);
-                mac.finalize().into_bytes()
-            })
-            .ok();
-        match (given, expected) {
-            (Some(given), Some(expected)) if secrets_equal(&given, &expected) => Ok(()),
-            _ => Err(IntegrationError::BadSignature("Webhook signature verification failed.".into())),
-        }
+        SIGNATURE.check_body(secret, payload)
     }
 
     fn sample(&self) -> (Option<&'static str>, &'static str) {

@@ -16,6 +16,10 @@ impl Integration for GithubSponsors {
         "GitHub Sponsors"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["financial"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         super::github::event_types()
     }

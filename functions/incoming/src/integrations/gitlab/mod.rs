@@ -13,11 +13,13 @@ mod events;
 #[cfg(test)]
 mod tests;
 
-use hookline_model::credentials::secrets_equal;
 use serde_json::Value;
 
 use crate::git;
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, optional_text, text};
+use crate::integration::{
+    BRANCHES, Handled, Integration, IntegrationError, OptionKind, Outcome, Payload, UrlOption, optional_text, text,
+};
+use crate::signature;
 
 pub struct Gitlab;
 
@@ -28,6 +30,21 @@ impl Integration for Gitlab {
 
     fn display_name(&self) -> &'static str {
         "GitLab"
+    }
+
+    fn categories(&self) -> &'static [&'static str] {
+        &["version-control"]
+    }
+
+    fn url_options(&self) -> &'static [UrlOption] {
+        &[
+            BRANCHES,
+            UrlOption {
+                name: "use_merge_request_title",
+                description: "Name merge request topics by their title (default true)",
+                kind: OptionKind::Bool,
+            },
+        ]
     }
 
     fn event_types(&self) -> &'static [&'static str] {
@@ -73,12 +90,9 @@ impl Integration for Gitlab {
         Ok(Handled { event, outcome: Outcome::Message { topic, content } })
     }
 
+    /// GitLab repeats the webhook's secret token in `X-Gitlab-Token`.
     fn verify(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {
-        match payload.header("x-gitlab-token") {
-            Some(token) if secrets_equal(token.as_bytes(), secret.as_bytes()) => Ok(()),
-            Some(_) => Err(IntegrationError::BadSignature("Invalid X-Gitlab-Token".into())),
-            None => Err(IntegrationError::BadSignature("Missing the X-Gitlab-Token header".into())),
-        }
+        signature::check_token("X-Gitlab-Token", secret, payload)
     }
 
     fn sample(&self) -> (Option<&'static str>, &'static str) {

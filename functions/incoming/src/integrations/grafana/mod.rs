@@ -29,6 +29,10 @@ impl Integration for Grafana {
         "Grafana"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["monitoring"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         &["firing", "resolved", "alerting", "ok", "pending", "paused", "no_data", "unknown"]
     }

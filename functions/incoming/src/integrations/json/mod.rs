@@ -23,6 +23,10 @@ impl Integration for Json {
         "JSON"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["misc"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         &["json"]
     }

@@ -10,6 +10,7 @@ mod tests;
 use serde_json::Value;
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, number, text};
+use crate::signature::{Encoding, Hash, Scheme};
 
 pub struct Linear;
 
@@ -24,8 +25,19 @@ impl Integration for Linear {
         "Linear"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["project-management"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         &["issue", "sub_issue", "comment"]
+    }
+
+    /// Linear signs with the webhook's signing secret: `Linear-Signature`, the hex
+    /// HMAC-SHA256 of the body.
+    fn verify(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {
+        Scheme { header: "Linear-Signature", prefix: "", hash: Hash::Sha256, encoding: Encoding::Hex }
+            .check_body(secret, payload)
     }
 
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {

@@ -44,6 +44,10 @@ impl Integration for Newrelic {
         "New Relic"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["monitoring"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         ALL_EVENT_TYPES
     }

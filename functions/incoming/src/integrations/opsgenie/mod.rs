@@ -59,6 +59,10 @@ impl Integration for Opsgenie {
         "Opsgenie"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["meta-integration", "monitoring"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         EVENT_TYPES
     }

@@ -33,6 +33,10 @@ impl Integration for SlackIncoming {
         "Slack"
     }
 
+    fn categories(&self) -> &'static [&'static str] {
+        &["communication", "meta-integration"]
+    }
+
     fn event_types(&self) -> &'static [&'static str] {
         &["message"]
     }
