@@ -5,9 +5,11 @@ use crate::integration::Integration;
 pub mod alertmanager;
 pub mod beanstalk;
 pub mod front;
+pub mod gitea;
 pub mod github;
 pub mod githubsponsors;
 pub mod gitlab;
+pub mod gogs;
 pub mod grafana;
 pub mod json;
 pub mod linear;
@@ -29,6 +31,8 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &linear::Linear,
     &opsgenie::Opsgenie,
     &beanstalk::Beanstalk,
+    &gogs::Gogs,
+    &gitea::Gitea,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
