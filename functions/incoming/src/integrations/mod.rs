@@ -16,6 +16,7 @@ pub mod linear;
 pub mod newrelic;
 pub mod opsgenie;
 pub mod slack_incoming;
+pub mod taiga;
 
 /// Every integration Hookline ships.
 pub static INTEGRATIONS: &[&dyn Integration] = &[
@@ -33,6 +34,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &beanstalk::Beanstalk,
     &gogs::Gogs,
     &gitea::Gitea,
+    &taiga::Taiga,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
