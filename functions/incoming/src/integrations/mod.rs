@@ -4,6 +4,7 @@ use crate::integration::Integration;
 
 pub mod alertmanager;
 pub mod beanstalk;
+pub mod bitbucket2;
 pub mod front;
 pub mod gitea;
 pub mod github;
@@ -35,6 +36,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &gogs::Gogs,
     &gitea::Gitea,
     &taiga::Taiga,
+    &bitbucket2::Bitbucket2,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
