@@ -5,6 +5,7 @@ use crate::integration::Integration;
 pub mod alertmanager;
 pub mod beanstalk;
 pub mod bitbucket2;
+pub mod clubhouse;
 pub mod front;
 pub mod gitea;
 pub mod github;
@@ -37,6 +38,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &gitea::Gitea,
     &taiga::Taiga,
     &bitbucket2::Bitbucket2,
+    &clubhouse::Clubhouse,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
