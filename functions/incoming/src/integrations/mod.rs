@@ -3,6 +3,7 @@
 use crate::integration::Integration;
 
 pub mod alertmanager;
+pub mod basecamp;
 pub mod beanstalk;
 pub mod bitbucket2;
 pub mod clubhouse;
@@ -39,6 +40,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &taiga::Taiga,
     &bitbucket2::Bitbucket2,
     &clubhouse::Clubhouse,
+    &basecamp::Basecamp,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
