@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod basecamp;
 pub mod beanstalk;
 pub mod bitbucket2;
+pub mod bitbucket3;
 pub mod clubhouse;
 pub mod front;
 pub mod gitea;
@@ -41,6 +42,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &bitbucket2::Bitbucket2,
     &clubhouse::Clubhouse,
     &basecamp::Basecamp,
+    &bitbucket3::Bitbucket3,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
