@@ -15,6 +15,7 @@ pub mod githubsponsors;
 pub mod gitlab;
 pub mod gogs;
 pub mod grafana;
+pub mod intercom;
 pub mod json;
 pub mod linear;
 pub mod newrelic;
@@ -43,6 +44,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &clubhouse::Clubhouse,
     &basecamp::Basecamp,
     &bitbucket3::Bitbucket3,
+    &intercom::Intercom,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
