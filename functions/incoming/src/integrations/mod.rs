@@ -22,6 +22,7 @@ pub mod newrelic;
 pub mod opsgenie;
 pub mod slack_incoming;
 pub mod taiga;
+pub mod wekan;
 
 /// Every integration Hookline ships.
 pub static INTEGRATIONS: &[&dyn Integration] = &[
@@ -45,6 +46,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &basecamp::Basecamp,
     &bitbucket3::Bitbucket3,
     &intercom::Intercom,
+    &wekan::Wekan,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
