@@ -212,3 +212,17 @@ pub fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>,
         Some(_) => Err(IntegrationError::Malformed(format!("expected text at {key}"))),
     }
 }
+
+/// Whether a JSON value counts as given, as senders that leave fields empty mean it: not
+/// null, `false`, zero, `""`, `[]` or `{}`.
+#[must_use]
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => !map.is_empty(),
+    }
+}

@@ -20,6 +20,7 @@ pub mod json;
 pub mod linear;
 pub mod newrelic;
 pub mod opsgenie;
+pub mod pagerduty;
 pub mod slack_incoming;
 pub mod taiga;
 pub mod wekan;
@@ -47,6 +48,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &bitbucket3::Bitbucket3,
     &intercom::Intercom,
     &wekan::Wekan,
+    &pagerduty::Pagerduty,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
