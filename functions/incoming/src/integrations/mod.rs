@@ -24,6 +24,7 @@ pub mod pagerduty;
 pub mod slack_incoming;
 pub mod taiga;
 pub mod wekan;
+pub mod trello;
 
 /// Every integration Hookline ships.
 pub static INTEGRATIONS: &[&dyn Integration] = &[
@@ -49,6 +50,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &intercom::Intercom,
     &wekan::Wekan,
     &pagerduty::Pagerduty,
+    &trello::Trello,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
