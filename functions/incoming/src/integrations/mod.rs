@@ -23,8 +23,8 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack_incoming;
 pub mod taiga;
-pub mod wekan;
 pub mod trello;
+pub mod wekan;
 
 /// Every integration Hookline ships.
 pub static INTEGRATIONS: &[&dyn Integration] = &[
