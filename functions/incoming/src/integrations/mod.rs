@@ -21,6 +21,7 @@ pub mod linear;
 pub mod newrelic;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod pivotal;
 pub mod slack_incoming;
 pub mod taiga;
 pub mod trello;
@@ -51,6 +52,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &wekan::Wekan,
     &pagerduty::Pagerduty,
     &trello::Trello,
+    &pivotal::Pivotal,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
