@@ -7,7 +7,7 @@
 use hookline_model::{Realm, User};
 use serde_json::Value;
 
-use crate::http::{integration_error, parse_body, render};
+use crate::http::{Rendered, Rendering, integration_error, parse_body, rendering};
 use crate::integration::{Integration, IntegrationError, Payload};
 use crate::integrations::{INTEGRATIONS, find};
 
@@ -64,13 +64,13 @@ fn test(rest: &str) -> String {
         );
     }
     let payload = Payload { event_type: event, headers: &[], body: &parsed, raw: body.as_bytes(), params: &[] };
-    match render(integration, &payload) {
-        Ok((event, messages)) if messages.is_empty() => {
+    match integration.handle(&payload).map(|handled| rendering(&payload, handled)) {
+        Ok(Rendering { event, messages, .. }) if messages.is_empty() => {
             format!("The {name} webhook would send nothing: it ignores this `{event}` event.")
         }
-        Ok((event, messages)) => {
+        Ok(Rendering { event, messages, .. }) => {
             let mut out = format!("The {name} webhook would send (event `{event}`):");
-            for (topic, content) in messages {
+            for Rendered { topic, content, .. } in messages {
                 let fence = fence_for(&content);
                 out.push_str(&format!("\n\n**Topic:** {topic}\n{fence}quote\n{content}\n{fence}"));
             }

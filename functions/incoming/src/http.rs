@@ -8,6 +8,7 @@ use hookline_edge::auth::{authenticate_basic_if_present, authenticate_key};
 use hookline_edge::error::UNAVAILABLE_RETRY_AFTER;
 use hookline_edge::response::success;
 use hookline_edge::{ApiError, HttpResponse, Request, Services};
+use hookline_messaging::limits::normalize_content;
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
 use hookline_model::user::BotType;
 use hookline_model::{Realm, User};
@@ -16,6 +17,7 @@ use lambda_http::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, fit_topic};
+use crate::remote::Remote;
 
 /// Bodies above this get 413.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -55,9 +57,13 @@ pub async fn handle(
     request: Request,
 ) -> HttpResponse {
     match run(services, sender, integration, &request, false).await {
-        Ok(Sent::Done) => {
+        Ok(Sent::Done(answer)) => {
             // Zulip's success shape with the third party's fields added, as `json_success(data=...)`
-            success(integration.success_body().unwrap_or_else(|| json!({})))
+            let mut body = integration.success_body().unwrap_or_else(|| json!({}));
+            if let Value::Object(fields) = &mut body {
+                fields.extend(answer);
+            }
+            success(body)
         }
         Ok(Sent::Preview(preview)) => success(preview),
         Err(mut error) => {
@@ -89,13 +95,14 @@ pub async fn preview(
 ) -> HttpResponse {
     match run(services, sender, integration, &request, true).await {
         Ok(Sent::Preview(preview)) => success(preview),
-        Ok(Sent::Done) => success(json!({})),
+        Ok(Sent::Done(_)) => success(json!({})),
         Err(error) => error.into_response(),
     }
 }
 
 enum Sent {
-    Done,
+    /// Sent (or filtered out), with the fields the sender expects in the answer.
+    Done(Map<String, Value>),
     Preview(Value),
 }
 
@@ -135,28 +142,56 @@ async fn run(
     {
         integration.verify(&secret, &payload).map_err(integration_error)?;
     }
-    let (event, messages) = render(integration, &payload).map_err(integration_error)?;
+    let remote = Remote::for_settings(&services.settings);
+    let Rendering { event, messages, answer } =
+        render(integration, &payload, &remote).await.map_err(integration_error)?;
     let only: Option<Vec<String>> = json_list(query.first("only_events"), "only_events")?;
     let exclude: Option<Vec<String>> = json_list(query.first("exclude_events"), "exclude_events")?;
     let wanted = only.as_ref().is_none_or(|patterns| patterns.iter().any(|p| wildcard_match(p, &event)))
         && !exclude.as_ref().is_some_and(|patterns| patterns.iter().any(|p| wildcard_match(p, &event)));
     if dry_run {
-        let Some((topic, content)) = messages.first() else {
-            return Ok(Sent::Preview(json!({"event": event, "ignored": true})));
-        };
-        let all: Vec<Value> =
-            messages.iter().map(|(topic, content)| json!({"topic": topic, "content": content})).collect();
-        return Ok(Sent::Preview(
-            json!({"event": event, "topic": topic, "content": content, "messages": all, "filtered_out": !wanted}),
-        ));
+        return Ok(Sent::Preview(preview_of(&event, &messages, answer, wanted)));
     }
     if !wanted {
-        return Ok(Sent::Done);
+        return Ok(Sent::Done(answer));
     }
-    for (topic, content) in messages {
-        send(services, sender, integration, &incoming, query.first("stream"), topic, content).await?;
+    for Rendered { to, topic, content } in messages {
+        let stream = match &to {
+            To::Url => query.first("stream"),
+            To::Stream(stream) => Some(stream.as_str()),
+            To::Owner => None,
+        };
+        send(services, sender, integration, &incoming, stream, topic, content).await?;
     }
-    Ok(Sent::Done)
+    Ok(Sent::Done(answer))
+}
+
+/// What the preview answers: the first message's topic and content, every message, and
+/// whether the URL's event filters would drop it.
+fn preview_of(event: &str, messages: &[Rendered], answer: Map<String, Value>, wanted: bool) -> Value {
+    let Some(first) = messages.first() else {
+        return json!({"event": event, "ignored": true, "answer": answer});
+    };
+    let all: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut one = json!({"topic": m.topic, "content": m.content});
+            match &m.to {
+                To::Url => {}
+                To::Stream(stream) => one["stream"] = Value::from(stream.as_str()),
+                To::Owner => one["direct_to_owner"] = Value::Bool(true),
+            }
+            one
+        })
+        .collect();
+    json!({
+        "event": event,
+        "topic": first.topic,
+        "content": first.content,
+        "messages": all,
+        "answer": answer,
+        "filtered_out": !wanted,
+    })
 }
 
 /// Sends one message to `stream` (by name or id) and `topic`, or to the bot's owner without a
@@ -204,28 +239,76 @@ async fn send(
     }
 }
 
-/// What `payload` becomes: its event's name and the messages it sends, each `(topic, content)`
-/// with the URL's `topic` in place of the integration's and both cut as Zulip cuts them. Pure:
-/// the delivery, the preview and the chat test all go through here.
+/// Where one message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// The URL's `stream` (the bot's owner, by direct message, without one).
+    Url,
+    /// The stream the event names.
+    Stream(String),
+    /// The bot's owner, by direct message.
+    Owner,
+}
+
+/// One message an event sends, cut as Zulip cuts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub to: To,
+    pub topic: String,
+    pub content: String,
+}
+
+/// What an event becomes: its name, the messages it sends in order, and the fields the sender
+/// expects in the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendering {
+    pub event: String,
+    pub messages: Vec<Rendered>,
+    pub answer: Map<String, Value>,
+}
+
+/// What `payload` becomes, calling the sender's API through `remote` where the integration
+/// needs to: the delivery and the preview go through here.
 ///
 /// # Errors
 /// The integration's refusal of the payload.
-pub fn render(
+pub async fn render(
     integration: &dyn Integration,
     payload: &Payload<'_>,
-) -> Result<(String, Vec<(String, String)>), IntegrationError> {
-    let Handled { event, outcome } = integration.handle(payload)?;
+    remote: &Remote,
+) -> Result<Rendering, IntegrationError> {
+    let handled = integration.handle_remote(payload, remote).await?;
+    Ok(rendering(payload, handled))
+}
+
+/// The messages of a handled event, with the URL's `topic` in place of the integration's and
+/// both cut as Zulip cuts them. Pure: the chat test uses it with [`Integration::handle`].
+#[must_use]
+pub fn rendering(payload: &Payload<'_>, handled: Handled) -> Rendering {
+    let Handled { event, mut outcome } = handled;
+    let mut answer = Map::new();
+    while let Outcome::Answer { fields, then } = outcome {
+        answer.extend(fields);
+        outcome = *then;
+    }
     let messages = match outcome {
-        Outcome::Message { topic, content } => vec![(topic, content)],
-        Outcome::Messages(messages) => messages,
-        Outcome::Ignore => Vec::new(),
+        Outcome::Message { topic, content } => vec![(To::Url, topic, content)],
+        Outcome::Messages(messages) => messages.into_iter().map(|(topic, content)| (To::Url, topic, content)).collect(),
+        Outcome::ToStream { stream, topic, content } => vec![(To::Stream(stream), topic, content)],
+        Outcome::ToOwner(content) => vec![(To::Owner, String::new(), content)],
+        Outcome::Ignore | Outcome::Answer { .. } => Vec::new(),
     };
     let url_topic = payload.url_topic();
     let messages = messages
         .into_iter()
-        .map(|(topic, content)| (fit_topic(url_topic.unwrap_or(&topic)), fit_content(content)))
+        .map(|(to, topic, content)| {
+            let topic = if to == To::Owner { topic } else { fit_topic(url_topic.unwrap_or(&topic)) };
+            // As the send path stores it, so the preview shows what is sent.
+            let content = normalize_content(&content).unwrap_or_else(|_| fit_content(content));
+            Rendered { to, topic, content }
+        })
         .collect();
-    Ok((event, messages))
+    Rendering { event, messages, answer }
 }
 
 /// Authenticates the bot and reads the body.

@@ -2,7 +2,10 @@
 //! and a message (or "ignore"). The framework around it (authentication, body parsing,
 //! signatures, event filters, sending) is the same for every integration.
 
+use futures::future::BoxFuture;
 use serde_json::Value;
+
+use crate::remote::Remote;
 
 /// One incoming request, as an integration sees it.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +56,21 @@ pub enum Outcome {
     Messages(Vec<(String, String)>),
     /// A known event that produces no message (e.g. a GitHub `push` with no commits to show).
     Ignore,
+    /// A message to the stream the event names, in place of the URL's (Slack's channels mapped
+    /// to streams).
+    ToStream {
+        stream: String,
+        topic: String,
+        content: String,
+    },
+    /// A direct message to the bot's owner: a setup problem only they can fix.
+    ToOwner(String),
+    /// Fields the sender expects in the success answer (Slack's `challenge`), and what else
+    /// comes of the event.
+    Answer {
+        fields: serde_json::Map<String, Value>,
+        then: Box<Outcome>,
+    },
 }
 
 /// A handled event: its name for `only_events`/`exclude_events` (like `pull_request_opened`)
@@ -138,6 +156,17 @@ pub trait Integration: Send + Sync {
     }
     /// Turns a request into a message.
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError>;
+    /// Turns a request into a message, calling the sender's API through `remote` where the
+    /// integration needs to (Slack's user and channel names). The default is
+    /// [`handle`](Self::handle); an integration that overrides this keeps `handle` as what it
+    /// does without the sender's API.
+    fn handle_remote<'a>(
+        &'a self,
+        payload: &'a Payload<'a>,
+        _remote: &'a Remote,
+    ) -> BoxFuture<'a, Result<Handled, IntegrationError>> {
+        Box::pin(std::future::ready(self.handle(payload)))
+    }
     /// Checks the request's signature against the bot's webhook secret. Integrations whose
     /// senders sign override this. The default refuses: a bot with a secret expects every
     /// request to prove it knows the secret, and an integration that cannot check one must not

@@ -9,4 +9,6 @@ pub mod http;
 pub mod integration;
 pub mod integrations;
 pub mod lambda;
+pub mod mrkdwn;
+pub mod remote;
 pub mod signature;

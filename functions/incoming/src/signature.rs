@@ -51,8 +51,7 @@ impl Scheme {
                 self.header
             )));
         };
-        let value = value.trim();
-        let encoded = value.strip_prefix(self.prefix).unwrap_or(value);
+        let Some(encoded) = value.trim().strip_prefix(self.prefix) else { return Err(failed()) };
         if matches(self.hash, self.encoding, secret, signed, encoded) { Ok(()) } else { Err(failed()) }
     }
 }

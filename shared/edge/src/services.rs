@@ -32,6 +32,9 @@ pub struct Settings {
     pub secret_overlap: Duration,
     /// Requests per user and failed authentications per address, per window.
     pub rate_limits: RateLimits,
+    /// Where the `slack` integration calls Slack's Web API (`users.info`, `conversations.info`,
+    /// `auth.test`): `https://slack.com/api`, or a local fake in tests.
+    pub slack_api_url: String,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             allow_private_endpoints: false,
             secret_overlap: Duration::from_secs(24 * 60 * 60),
             rate_limits: RateLimits::default(),
+            slack_api_url: "https://slack.com/api".into(),
         }
     }
 }
@@ -57,7 +61,7 @@ pub struct Services {
 impl Services {
     /// Services for a deployed function: DynamoDB table `HOOKLINE_TABLE`, SQS queue
     /// `HOOKLINE_QUEUE_URL` (with `HOOKLINE_DLQ_URL`), admin key hash
-    /// `HOOKLINE_ADMIN_KEY_SHA256`, `HOOKLINE_PUBLIC_URL`, `HOOKLINE_REALM_DOMAIN`, and the rate
+    /// `HOOKLINE_ADMIN_KEY_SHA256`, `HOOKLINE_PUBLIC_URL`, `HOOKLINE_REALM_DOMAIN`, `HOOKLINE_SLACK_API_URL`, and the rate
     /// limits `HOOKLINE_USER_RATE_LIMIT` and `HOOKLINE_AUTH_FAILURE_RATE_LIMIT` (per
     /// `HOOKLINE_RATE_LIMIT_WINDOW_SECONDS`; 0 turns a limit off).
     pub async fn from_env() -> Result<Self, String> {
@@ -78,6 +82,10 @@ impl Services {
             public_url: std::env::var("HOOKLINE_PUBLIC_URL").unwrap_or(defaults.public_url),
             realm_domain: std::env::var("HOOKLINE_REALM_DOMAIN").unwrap_or(defaults.realm_domain),
             rate_limits: rate_limits_from_env()?,
+            slack_api_url: std::env::var("HOOKLINE_SLACK_API_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty())
+                .unwrap_or(defaults.slack_api_url),
             ..defaults
         };
         Ok(Self { store: Arc::new(store), queue: Arc::new(queue), clock: Arc::new(SystemClock), settings })

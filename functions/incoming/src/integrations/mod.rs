@@ -22,6 +22,7 @@ pub mod newrelic;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pivotal;
+pub mod slack;
 pub mod slack_incoming;
 pub mod taiga;
 pub mod trello;
@@ -53,6 +54,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &pagerduty::Pagerduty,
     &trello::Trello,
     &pivotal::Pivotal,
+    &slack::Slack,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.

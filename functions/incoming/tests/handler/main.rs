@@ -4,6 +4,7 @@
 //! garbage: answer 5xx or panic.
 
 mod cases;
+mod fake_slack;
 mod template;
 mod world;
 

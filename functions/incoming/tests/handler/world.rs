@@ -20,7 +20,11 @@ pub async fn world() -> (Arc<Services>, Sender) {
     world_with(Settings::default()).await
 }
 
-pub async fn world_with(settings: Settings) -> (Arc<Services>, Sender) {
+/// The realm, with `settings` pointed at the local stand-in for Slack's Web API (on loopback,
+/// so private endpoints are allowed).
+pub async fn world_with(mut settings: Settings) -> (Arc<Services>, Sender) {
+    settings.slack_api_url = crate::fake_slack::url();
+    settings.allow_private_endpoints = true;
     let clock = Arc::new(ManualClock::at(1_795_910_399_000));
     let services = Arc::new(Services {
         store: Arc::new(MemoryStore::new()),

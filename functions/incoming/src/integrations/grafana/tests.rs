@@ -11,6 +11,7 @@ fn messages(body: &Value) -> Vec<(String, String)> {
         Outcome::Messages(messages) => messages,
         Outcome::Message { topic, content } => vec![(topic, content)],
         Outcome::Ignore => Vec::new(),
+        other => panic!("Grafana sends to the URL's stream: {other:?}"),
     }
 }
 

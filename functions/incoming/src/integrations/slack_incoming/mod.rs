@@ -5,7 +5,6 @@
 //! Slack's mrkdwn turned into Markdown over the whole message. The payload is the body when it
 //! is sent as JSON, else the form's `payload` field.
 
-mod mrkdwn;
 #[cfg(test)]
 mod tests;
 
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, list, text};
 
-pub use mrkdwn::to_markdown;
+pub use crate::mrkdwn::to_markdown;
 
 /// Slack allows 50 blocks a message and recommends at most 20 attachments; anything past these
 /// is counted, not shown.

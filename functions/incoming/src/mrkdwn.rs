@@ -1,4 +1,5 @@
-//! Slack's mrkdwn to Zulip's Markdown.
+//! Slack's mrkdwn to Zulip's Markdown, for the two integrations that read it
+//! (`slack_incoming` and `slack`).
 //!
 //! Slack escapes `&`, `<` and `>` in text and writes links and mentions in angle brackets:
 //! `<https://x.io|label>`, `<https://x.io>`, `<@U123|ana>`, `<#C123|general>`, `<!here>`. Those
@@ -7,12 +8,37 @@
 //! emphasis is one character where Markdown's is two: `*bold*` → `**bold**`, `_italic_` →
 //! `*italic*`, `~strike~` → `~~strike~~`, with Slack's rule that the markers sit at word
 //! boundaries (`snake_case_name` stays as it is). Code spans and links are left alone.
+//!
+//! Messages from Slack's Events API ([`events_to_markdown`]) are read as Zulip's `slack`
+//! integration reads them: escapes stay as Slack wrote them, `<!here>`, `<!channel>` and
+//! `<!everyone>` become `@**all**`, and user and channel mentions are kept as they are, for the
+//! integration to name once it has asked Slack who they are.
+
+/// How a text's brackets and escapes are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// Slack-format incoming webhooks (`slack_incoming`).
+    IncomingWebhook,
+    /// Messages from Slack's Events API (`slack`).
+    Events,
+}
 
 /// Converts one mrkdwn text. With `formatting` off (a payload's `"mrkdwn": false`) only links,
 /// mentions and escapes are converted.
 #[must_use]
 pub fn to_markdown(text: &str, formatting: bool) -> String {
-    let tokens = tokenize(text);
+    convert(text, formatting, Dialect::IncomingWebhook)
+}
+
+/// Converts the text of a message from Slack's Events API, leaving `<@U123>` and
+/// `<#C123|name>` mentions in place.
+#[must_use]
+pub fn events_to_markdown(text: &str) -> String {
+    convert(text, true, Dialect::Events)
+}
+
+fn convert(text: &str, formatting: bool, dialect: Dialect) -> String {
+    let tokens = tokenize(text, dialect);
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     if formatting {
         emphasis(&tokens, &mut out);
@@ -47,13 +73,13 @@ impl Token {
     }
 }
 
-fn tokenize(text: &str) -> Vec<Token> {
+fn tokenize(text: &str, dialect: Dialect) -> Vec<Token> {
     let mut tokens: Vec<Token> = Vec::with_capacity(text.len());
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         let taken = match c {
-            '<' => bracketed(rest).map(|(atom, len)| (Token::Atom(atom), len)),
-            '&' => entity(rest).map(|(c, len)| (Token::Char(c), len)),
+            '<' => bracketed(rest, dialect).map(|(atom, len)| (Token::Atom(atom), len)),
+            '&' if dialect == Dialect::IncomingWebhook => entity(rest).map(|(c, len)| (Token::Char(c), len)),
             'h' if at_word_start(tokens.last()) => bare_url(rest).map(|url| (Token::Atom(unescape(url)), url.len())),
             _ => None,
         };
@@ -94,7 +120,7 @@ fn bare_url(text: &str) -> Option<&str> {
 
 /// `<…>` at the start of `text`: the Markdown it becomes and how many bytes it spans. `None`
 /// when it is not one of Slack's bracketed forms (the `<` is then plain text).
-fn bracketed(text: &str) -> Option<(String, usize)> {
+fn bracketed(text: &str, dialect: Dialect) -> Option<(String, usize)> {
     let end = 1 + text[1..].find(['>', '<', '\n'])?;
     if !text[end..].starts_with('>') {
         return None;
@@ -108,6 +134,14 @@ fn bracketed(text: &str) -> Option<(String, usize)> {
         Some((target, label)) => (target, Some(unescape(label)).filter(|l| !l.trim().is_empty())),
         None => (inner, None),
     };
+    if dialect == Dialect::Events {
+        if target.starts_with(['@', '#']) {
+            return Some((text[..=end].to_owned(), end + 1));
+        }
+        if matches!(target, "!here" | "!channel" | "!everyone") {
+            return Some(("@**all**".to_owned(), end + 1));
+        }
+    }
     let rendered = if let Some(user) = target.strip_prefix('@') {
         named('@', user, label)?
     } else if let Some(channel) = target.strip_prefix('#') {
