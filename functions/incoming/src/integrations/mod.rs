@@ -24,6 +24,7 @@ pub mod pagerduty;
 pub mod pivotal;
 pub mod slack;
 pub mod slack_incoming;
+pub mod stripe;
 pub mod taiga;
 pub mod trello;
 pub mod wekan;
@@ -55,6 +56,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &trello::Trello,
     &pivotal::Pivotal,
     &slack::Slack,
+    &stripe::Stripe,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
