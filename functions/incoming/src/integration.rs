@@ -242,6 +242,29 @@ pub fn optional_text<'v>(value: &'v Value, key: &str) -> Result<Option<&'v str>,
     }
 }
 
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` in UTC (how Zulip's integrations show a sender's
+/// timestamps), or `None` outside the years 1 to 9999.
+#[must_use]
+pub fn utc_date_time(seconds: i64) -> Option<String> {
+    // 0001-01-01T00:00:00 to 9999-12-31T23:59:59.
+    if !(-62_135_596_800..=253_402_300_799).contains(&seconds) {
+        return None;
+    }
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // The proleptic Gregorian date of a day counted from 1970-01-01.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (hour, minute, second) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
+    Some(format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"))
+}
+
 /// Whether a JSON value counts as given, as senders that leave fields empty mean it: not
 /// null, `false`, zero, `""`, `[]` or `{}`.
 #[must_use]

@@ -23,6 +23,7 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod pivotal;
 pub mod slack;
+pub mod sentry;
 pub mod slack_incoming;
 pub mod stripe;
 pub mod taiga;
@@ -57,6 +58,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &pivotal::Pivotal,
     &slack::Slack,
     &stripe::Stripe,
+    &sentry::Sentry,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
