@@ -34,6 +34,7 @@ fn messages(body: &Value) -> Vec<(String, String)> {
         Outcome::Message { topic, content } => vec![(topic, content)],
         Outcome::Messages(messages) => messages,
         Outcome::Ignore => Vec::new(),
+        other => panic!("PagerDuty sends to the URL's stream: {other:?}"),
     }
 }
 
