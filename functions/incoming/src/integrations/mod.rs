@@ -16,14 +16,15 @@ pub mod gitlab;
 pub mod gogs;
 pub mod grafana;
 pub mod intercom;
+pub mod jira;
 pub mod json;
 pub mod linear;
 pub mod newrelic;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod pivotal;
-pub mod slack;
 pub mod sentry;
+pub mod slack;
 pub mod slack_incoming;
 pub mod stripe;
 pub mod taiga;
@@ -59,6 +60,7 @@ pub static INTEGRATIONS: &[&dyn Integration] = &[
     &slack::Slack,
     &stripe::Stripe,
     &sentry::Sentry,
+    &jira::Jira,
 ];
 
 /// The integration served at `/api/v1/external/<name>`.
