@@ -16,7 +16,9 @@ use lambda_http::RequestExt as _;
 use lambda_http::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, fit_content, fit_topic};
+use crate::integration::{
+    Handled, Integration, IntegrationError, Outcome, Payload, fit_content, fit_topic, serves_method,
+};
 use crate::remote::Remote;
 
 /// Bodies above this get 413.
@@ -42,6 +44,14 @@ pub async fn serve(
     integration: &dyn Integration,
     request: Request,
 ) -> HttpResponse {
+    if request.method() == lambda_http::http::Method::HEAD {
+        // The sender's check that the URL exists; nothing is read or sent.
+        return if serves_method(integration, "HEAD") {
+            success(json!({}))
+        } else {
+            ApiError::endpoint_not_found().into_response()
+        };
+    }
     if request.uri().path().trim_end_matches('/').ends_with("/test") {
         preview(services, sender, integration, request).await
     } else {
@@ -115,7 +125,7 @@ async fn run(
 ) -> Result<Sent, ApiError> {
     let query = request.query_string_parameters();
     let params: Vec<(String, String)> = query.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
-    let mut incoming = read(services, request, query.first("api_key")).await?;
+    let mut incoming = read(services, request, query.first("api_key"), integration.reads_xml()).await?;
     let mut event_type =
         integration.event_header().and_then(|h| header(&incoming.headers, &h.to_ascii_lowercase()).map(str::to_owned));
     if dry_run && incoming.raw.is_empty() {
@@ -312,7 +322,12 @@ pub fn rendering(payload: &Payload<'_>, handled: Handled) -> Rendering {
 }
 
 /// Authenticates the bot and reads the body.
-async fn read(services: &Services, request: &Request, api_key: Option<&str>) -> Result<Incoming, ApiError> {
+async fn read(
+    services: &Services,
+    request: &Request,
+    api_key: Option<&str>,
+    reads_xml: bool,
+) -> Result<Incoming, ApiError> {
     let raw = request.body().as_ref().to_vec();
     if raw.len() > MAX_BODY {
         return Err(ApiError::payload_too_large(MAX_BODY));
@@ -334,12 +349,20 @@ async fn read(services: &Services, request: &Request, api_key: Option<&str>) -> 
         })
         .collect();
     let content_type = header(&headers, "content-type").unwrap_or("").to_ascii_lowercase();
-    let body = parse_body(&content_type, &raw)?;
+    let body = match parse_body(&content_type, &raw) {
+        Err(_) if reads_xml && is_xml(&content_type, &raw) => Value::Null,
+        parsed => parsed?,
+    };
     Ok(Incoming { realm: caller.realm, bot: caller.user, headers, body, raw })
 }
 
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// An XML body: labelled so, or starting with `<`.
+fn is_xml(content_type: &str, raw: &[u8]) -> bool {
+    content_type.contains("xml") || raw.trim_ascii_start().starts_with(b"<")
 }
 
 /// JSON, or a form (with the JSON in `payload=` when there is one), as one JSON document.

@@ -137,6 +137,13 @@ pub const BRANCHES: UrlOption = UrlOption {
     kind: OptionKind::Text,
 };
 
+/// Whether `integration` is served on a route of `method`: `HEAD` only where the sender checks
+/// the URL with it.
+#[must_use]
+pub fn serves_method(integration: &dyn Integration, method: &str) -> bool {
+    !method.eq_ignore_ascii_case("HEAD") || integration.checks_url_with_head()
+}
+
 pub trait Integration: Send + Sync {
     /// The URL name: `/api/v1/external/<name>`.
     fn name(&self) -> &'static str;
@@ -176,6 +183,17 @@ pub trait Integration: Send + Sync {
             "This bot has a webhook secret, and {} requests carry no signature to check it with",
             self.display_name()
         )))
+    }
+    /// Whether the sender checks the URL with a `HEAD` request before using it (Trello does,
+    /// when a webhook is created): the URL then answers `HEAD` with 200.
+    fn checks_url_with_head(&self) -> bool {
+        false
+    }
+    /// Whether it reads XML bodies (Pivotal Tracker's v3 activity): an XML body then reaches
+    /// [`handle`](Self::handle) in [`Payload::raw`], with `body` null, where it would otherwise
+    /// be refused as malformed JSON.
+    fn reads_xml(&self) -> bool {
+        false
     }
     /// Fields the third party expects in the success body beside Zulip's (`{"ok": true}` for Slack).
     fn success_body(&self) -> Option<Value> {

@@ -448,6 +448,22 @@ async fn basic_auth_stands_in_for_the_api_key() {
     assert_eq!(messages(&services).await.len(), 1, "refused requests send nothing");
 }
 
+/// Trello checks a new webhook's URL with `HEAD`; other integrations have no `HEAD` route.
+#[tokio::test]
+async fn head_answers_only_where_the_sender_checks_the_url_with_it() {
+    let (services, sender) = world().await;
+    let query = [("api_key".to_owned(), BOT_KEY.to_owned()), ("stream".to_owned(), "dev".to_owned())];
+    for (integration, want) in [("trello", 200), ("github", 404)] {
+        let mut event: Value =
+            serde_json::from_str(&cases::gateway_event(&format!("/api/v1/external/{integration}"), &query, &[], b""))
+                .unwrap();
+        event["requestContext"]["http"]["method"] = Value::from("HEAD");
+        let (status, body) = run(&services, &sender, integration, &event.to_string()).await;
+        assert_eq!(status, want, "{integration}: {body}");
+    }
+    assert!(messages(&services).await.is_empty());
+}
+
 /// Topics and content are cut by the framework, for every integration, as Zulip cuts them:
 /// a topic to 60 characters ending `...`, content to 10,000 ending `[message truncated]`.
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use hookline_edge::routes::{INCOMING, INTEGRATIONS as CATALOG, ROUTES};
+use hookline_incoming::integration::serves_method;
 use hookline_incoming::integrations::INTEGRATIONS;
 use hookline_incoming::lambda::INTEGRATION_VAR;
 
@@ -79,9 +80,13 @@ fn generated() -> String {
         let name = integration.name();
         let routes: Vec<(&str, &str, String)> = ROUTES
             .iter()
-            .filter(|r| r.function == INCOMING)
+            .filter(|r| r.function == INCOMING && serves_method(*integration, r.method))
             .map(|r| {
-                let event = if r.path.ends_with("/test") { "Preview" } else { "Receive" };
+                let event = match (r.method, r.path.ends_with("/test")) {
+                    ("HEAD", _) => "Check",
+                    (_, true) => "Preview",
+                    _ => "Receive",
+                };
                 (event, r.method, r.path.replace("{integration}", name))
             })
             .collect();

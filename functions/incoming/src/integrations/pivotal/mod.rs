@@ -66,6 +66,11 @@ impl Integration for Pivotal {
         Ok(Handled { event, outcome: Outcome::Message { topic, content: content.to_owned() } })
     }
 
+    /// v3 activities are XML.
+    fn reads_xml(&self) -> bool {
+        true
+    }
+
     fn sample(&self) -> (Option<&'static str>, &'static str) {
         (None, include_str!("fixtures/v5_type_changed.json"))
     }

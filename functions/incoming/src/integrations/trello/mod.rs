@@ -66,6 +66,11 @@ impl Integration for Trello {
         EVENT_TYPES
     }
 
+    /// Trello checks a new webhook's callback URL with `HEAD`.
+    fn checks_url_with_head(&self) -> bool {
+        true
+    }
+
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
         if payload.raw.iter().all(u8::is_ascii_whitespace) {
             return Ok(Handled { event: URL_CHECK.to_owned(), outcome: Outcome::Ignore });
