@@ -124,7 +124,17 @@ async fn run(
     dry_run: bool,
 ) -> Result<Sent, ApiError> {
     let query = request.query_string_parameters();
-    let params: Vec<(String, String)> = query.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect();
+    let params: Vec<(String, String)> = query
+        .iter()
+        .map(|(name, value)| {
+            let value = if integration.unquotes_url_parameters() && (name == "stream" || name == "topic") {
+                percent_decode(value)
+            } else {
+                value.to_owned()
+            };
+            (name.to_owned(), value)
+        })
+        .collect();
     let mut incoming = read(services, request, query.first("api_key"), integration.reads_xml()).await?;
     let mut event_type =
         integration.event_header().and_then(|h| header(&incoming.headers, &h.to_ascii_lowercase()).map(str::to_owned));
@@ -152,7 +162,7 @@ async fn run(
     {
         integration.verify(&secret, &payload).map_err(integration_error)?;
     }
-    let remote = Remote::for_settings(&services.settings);
+    let remote = Remote::for_settings(&services.settings).in_realm(services.store.clone(), incoming.realm.id);
     let Rendering { event, messages, answer } =
         render(integration, &payload, &remote).await.map_err(integration_error)?;
     let only: Option<Vec<String>> = json_list(query.first("only_events"), "only_events")?;
@@ -167,7 +177,7 @@ async fn run(
     }
     for Rendered { to, topic, content } in messages {
         let stream = match &to {
-            To::Url => query.first("stream"),
+            To::Url => params.iter().find(|(name, _)| name == "stream").map(|(_, value)| value.as_str()),
             To::Stream(stream) => Some(stream.as_str()),
             To::Owner => None,
         };
@@ -360,6 +370,27 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
+/// `%XX` escapes decoded once more (not `+`), for senders that escape their URLs twice.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) =
+                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+        {
+            out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// An XML body: labelled so, or starting with `<`.
 fn is_xml(content_type: &str, raw: &[u8]) -> bool {
     content_type.contains("xml") || raw.trim_ascii_start().starts_with(b"<")
@@ -463,6 +494,13 @@ async fn tell_owner_stream_is_missing(services: &Services, sender: &Sender, inco
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_escapes_are_decoded_once() {
+        assert_eq!(percent_decode("jira%20alerts"), "jira alerts");
+        assert_eq!(percent_decode("a%2520b+c%zz%4"), "a%20b+c%zz%4");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+    }
 
     #[test]
     fn wildcards_match_like_zulips_event_filters() {

@@ -189,6 +189,11 @@ pub trait Integration: Send + Sync {
     fn checks_url_with_head(&self) -> bool {
         false
     }
+    /// Whether the URL's `stream` and `topic` are decoded once more (Jira escapes its webhook
+    /// URLs twice, so `%20` would otherwise stay in a stream's name).
+    fn unquotes_url_parameters(&self) -> bool {
+        false
+    }
     /// Whether it reads XML bodies (Pivotal Tracker's v3 activity): an XML body then reaches
     /// [`handle`](Self::handle) in [`Payload::raw`], with `body` null, where it would otherwise
     /// be refused as malformed JSON.

@@ -1,14 +1,17 @@
-//! Calls an integration makes to its sender's API (the `slack` integration looks up user and
-//! channel names): through the same guarded client outgoing webhooks use (no private
+//! What an integration may look up beyond the request: the realm's users by email (Jira names
+//! an issue's assignee when they are one of the realm's users), and calls to its sender's API
+//! (the `slack` integration looks up user and channel names), the latter through the same guarded client outgoing webhooks use (no private
 //! addresses unless the deployment allows them, no redirects, no proxy), with short timeouts,
 //! because the sender waits for the answer (Slack gives up after 3 seconds).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hookline_delivery::client::{Timeouts, http_client};
 use hookline_delivery::ssrf::AddressPolicy;
 use hookline_edge::Settings;
+use hookline_model::RealmId;
+use hookline_model::store::Store;
 use serde_json::Value;
 use url::Url;
 
@@ -47,6 +50,8 @@ pub enum RemoteError {
 /// The deployment's way out to senders' APIs.
 #[derive(Clone)]
 pub struct Remote {
+    /// The realm whose users [`Remote::full_name_by_email`] finds.
+    directory: Option<(Arc<dyn Store>, RealmId)>,
     client: Option<reqwest::Client>,
     /// Checked on IP literals in URLs; the client's resolver checks what names resolve to.
     policy: AddressPolicy,
@@ -64,14 +69,39 @@ impl Remote {
         let cell = if settings.allow_private_endpoints { &PRIVATE } else { &PUBLIC };
         let policy = AddressPolicy { allow_all_private: settings.allow_private_endpoints, allowed: Vec::new() };
         let client = cell.get_or_init(|| http_client(policy.clone(), TIMEOUTS)).clone();
-        Self { client: Some(client), policy, slack_api_url: settings.slack_api_url.trim_end_matches('/').to_owned() }
+        Self {
+            directory: None,
+            client: Some(client),
+            policy,
+            slack_api_url: settings.slack_api_url.trim_end_matches('/').to_owned(),
+        }
     }
 
     /// A remote that calls nothing (every call is [`RemoteError::Offline`]): for pure previews
     /// and fuzzing.
     #[must_use]
     pub fn offline() -> Self {
-        Self { client: None, policy: AddressPolicy::default(), slack_api_url: String::new() }
+        Self { directory: None, client: None, policy: AddressPolicy::default(), slack_api_url: String::new() }
+    }
+
+    /// The same, finding users in `realm`.
+    #[must_use]
+    pub fn in_realm(mut self, store: Arc<dyn Store>, realm: RealmId) -> Self {
+        self.directory = Some((store, realm));
+        self
+    }
+
+    /// The full name of the realm's user with this email, if there is one (and a realm to look
+    /// in). A failed lookup is logged and counts as no one.
+    pub async fn full_name_by_email(&self, email: &str) -> Option<String> {
+        let (store, realm) = self.directory.as_ref()?;
+        match store.find_user_by_email(*realm, email).await {
+            Ok(user) => user.map(|u| u.full_name),
+            Err(error) => {
+                tracing::warn!(%error, "user lookup for an incoming webhook failed");
+                None
+            }
+        }
     }
 
     /// `GET url?query` with `Authorization: Bearer <token>`.

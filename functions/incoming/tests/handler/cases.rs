@@ -49,6 +49,9 @@ pub struct Case {
     /// the message goes to the bot's owner).
     #[serde(default)]
     pub params: BTreeMap<String, String>,
+    /// The stream the message must reach, when it is not the URL's `stream` as written (an
+    /// integration that decodes its URL parameters once more).
+    pub sent_to_stream: Option<String>,
     /// The bot's webhook secret for this case.
     pub secret: Option<String>,
     pub topic: Option<String>,

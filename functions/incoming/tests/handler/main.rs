@@ -30,7 +30,8 @@ async fn check(suite: &Suite, case: &Case) -> Result<(), String> {
     if let Some(secret) = &case.secret {
         set_webhook_secret(&services, secret).await;
     }
-    let stream = case.params.get("stream").map_or("dev", String::as_str);
+    let stream =
+        case.sent_to_stream.as_deref().unwrap_or_else(|| case.params.get("stream").map_or("dev", String::as_str));
     if !stream.is_empty() && stream != "dev" && stream.parse::<u64>().is_err() {
         services.store.create_stream(1, stream, "", 0).await.map_err(|e| e.to_string())?;
     }
@@ -448,12 +449,13 @@ async fn basic_auth_stands_in_for_the_api_key() {
     assert_eq!(messages(&services).await.len(), 1, "refused requests send nothing");
 }
 
-/// Trello checks a new webhook's URL with `HEAD`; other integrations have no `HEAD` route.
+/// Trello and Intercom check a new webhook's URL with `HEAD` (Zulip's
+/// `test_success_on_http_head` for Intercom); other integrations have no `HEAD` route.
 #[tokio::test]
 async fn head_answers_only_where_the_sender_checks_the_url_with_it() {
     let (services, sender) = world().await;
     let query = [("api_key".to_owned(), BOT_KEY.to_owned()), ("stream".to_owned(), "dev".to_owned())];
-    for (integration, want) in [("trello", 200), ("github", 404)] {
+    for (integration, want) in [("trello", 200), ("intercom", 200), ("github", 404)] {
         let mut event: Value =
             serde_json::from_str(&cases::gateway_event(&format!("/api/v1/external/{integration}"), &query, &[], b""))
                 .unwrap();

@@ -68,6 +68,9 @@ pub async fn world_with(mut settings: Settings) -> (Arc<Services>, Sender) {
         updated_at: 0,
     });
     services.store.create_user(realm.id, bot, 0).await.unwrap();
+    // A member as in Zulip's test realm, whom Jira's fixtures assign issues to.
+    let othello = person("othello@zulip.com", "Othello, the Moor of Venice", "othello-key");
+    services.store.create_user(realm.id, NewUser { role: Role::Member, ..othello }, 0).await.unwrap();
     services.store.create_stream(realm.id, "dev", "", 0).await.unwrap();
     let sender = Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone());
     (services, sender)

@@ -72,6 +72,11 @@ impl Integration for Intercom {
             .check_body(secret, payload)
     }
 
+    /// Intercom checks a new webhook's URL with `HEAD`.
+    fn checks_url_with_head(&self) -> bool {
+        true
+    }
+
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled> {
         let body = payload.body;
         let event = text(body, "/topic")?;

@@ -11,16 +11,19 @@
 //! ```
 //!
 //! Sprints, versions, worklogs, attachments and issue links are acknowledged without a
-//! message. Jira's users are not the realm's: an assignee is shown by their email address, a
-//! `[~user]` mention in a comment by the user's name, both in bold.
+//! message. An assignee is shown by full name when their email is one of the realm's users'
+//! (as Zulip looks them up), by email otherwise; a `[~user]` mention in a comment by the
+//! user's name, both in bold.
 
 mod markup;
 #[cfg(test)]
 mod tests;
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, optional_text, text, truthy};
+use crate::remote::Remote;
 use crate::signature::{Encoding, Hash, Scheme};
 
 pub struct Jira;
@@ -75,7 +78,40 @@ impl Integration for Jira {
             .check_body(secret, payload)
     }
 
+    /// Jira escapes its webhook URLs twice.
+    fn unquotes_url_parameters(&self) -> bool {
+        true
+    }
+
+    /// Without the realm's users: an assignee is shown by email.
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled, IntegrationError> {
+        self.handle_naming(payload, None)
+    }
+
+    /// An assignee who is one of the realm's users (by email) is shown by their full name.
+    fn handle_remote<'a>(
+        &'a self,
+        payload: &'a Payload<'a>,
+        remote: &'a Remote,
+    ) -> BoxFuture<'a, Result<Handled, IntegrationError>> {
+        Box::pin(async move {
+            let email = payload.body.pointer("/issue/fields/assignee/emailAddress").and_then(Value::as_str);
+            let name = match email.filter(|e| !e.is_empty()) {
+                Some(email) => remote.full_name_by_email(email).await,
+                None => None,
+            };
+            self.handle_naming(payload, name.as_deref())
+        })
+    }
+
+    fn sample(&self) -> (Option<&'static str>, &'static str) {
+        (None, include_str!("fixtures/created_v2.json"))
+    }
+}
+
+impl Jira {
+    /// The message, naming the assignee `assignee_name` when the realm knows them.
+    fn handle_naming(&self, payload: &Payload<'_>, assignee_name: Option<&str>) -> Result<Handled, IntegrationError> {
         let body = payload.body;
         if !body.is_object() {
             return Err(IntegrationError::Malformed("expected an object".into()));
@@ -97,7 +133,7 @@ impl Integration for Jira {
         let content = match event {
             "jira:issue_created" => created(body)?,
             "jira:issue_deleted" => deleted(body)?,
-            "jira:issue_updated" => updated(body)?,
+            "jira:issue_updated" => updated(body, assignee_name)?,
             "comment_created" => comment(body, "commented on", false)?,
             "comment_updated" => comment(body, "updated their comment on", false)?,
             "comment_deleted" => comment(body, "deleted their comment on", true)?,
@@ -110,10 +146,6 @@ impl Integration for Jira {
         };
         let topic = format!("{}: {}", issue_key(body)?, issue_title(body)?);
         Ok(Handled { event: event.to_owned(), outcome: Outcome::Message { topic, content: content.trim().to_owned() } })
-    }
-
-    fn sample(&self) -> (Option<&'static str>, &'static str) {
-        (None, include_str!("fixtures/created_v2.json"))
     }
 }
 
@@ -146,11 +178,15 @@ fn comment(body: &Value, verb: &str, struck: bool) -> Result<String, Integration
 
 /// `jira:issue_updated`, which covers comments, reassignments, transitions and field changes:
 /// the comment quoted, or the changes listed.
-fn updated(body: &Value) -> Result<String, IntegrationError> {
+fn updated(body: &Value, assignee_name: Option<&str>) -> Result<String, IntegrationError> {
     let key = text_in(body, &["issue", "key"], "")?;
     let issue = issue_link(body, key)?;
     let email = text_in(body, &["issue", "fields", "assignee", "emailAddress"], "")?;
-    let assignee = if email.is_empty() { String::new() } else { format!("**{email}**") };
+    let assignee = match assignee_name {
+        _ if email.is_empty() => String::new(),
+        Some(name) => format!("**{name}**"),
+        None => format!("**{email}**"),
+    };
     let assigned = if assignee.is_empty() { String::new() } else { format!(" (assigned to {assignee})") };
 
     let kind = match body.get("issue_event_type_name") {

@@ -14,7 +14,10 @@ use crate::signature::{Encoding, Hash, Scheme};
 
 pub struct Linear;
 
-const IGNORED_EVENTS: &[&str] = &["IssueLabel", "Project", "ProjectUpdate", "Cycle", "Reaction"];
+/// Every event: the three that become messages, then the ones acknowledged without one.
+const EVENTS: &[&str] =
+    &["issue", "sub_issue", "comment", "IssueLabel", "Project", "ProjectUpdate", "Cycle", "Reaction"];
+const IGNORED_EVENTS: &[&str] = EVENTS.split_at(3).1;
 
 impl Integration for Linear {
     fn name(&self) -> &'static str {
@@ -30,7 +33,7 @@ impl Integration for Linear {
     }
 
     fn event_types(&self) -> &'static [&'static str] {
-        &["issue", "sub_issue", "comment"]
+        EVENTS
     }
 
     /// Linear signs with the webhook's signing secret: `Linear-Signature`, the hex
