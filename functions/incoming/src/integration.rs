@@ -73,6 +73,21 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome of sending `messages` in order: nothing, one message, or several.
+    #[must_use]
+    pub fn from_messages(mut messages: Vec<(String, String)>) -> Self {
+        match messages.len() {
+            0 => Self::Ignore,
+            1 => {
+                let (topic, content) = messages.remove(0);
+                Self::Message { topic, content }
+            }
+            _ => Self::Messages(messages),
+        }
+    }
+}
+
 /// A handled event: its name for `only_events`/`exclude_events` (like `pull_request_opened`)
 /// and what it became.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,16 +289,7 @@ pub fn utc_date_time(seconds: i64) -> Option<String> {
         return None;
     }
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // The proleptic Gregorian date of a day counted from 1970-01-01.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = hookline_model::clock::civil_from_days(days);
     let (hour, minute, second) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
     Some(format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}"))
 }

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::git::{self, Commit, PullRequestEvent};
 use crate::integration::{
-    BRANCHES, Handled, Integration, IntegrationError, Outcome, Payload, UrlOption, list, number, text,
+    BRANCHES, Handled, Integration, IntegrationError, Outcome, Payload, UrlOption, list, number, text, truthy,
 };
 use crate::signature::{Encoding, Hash, Scheme};
 
@@ -270,14 +270,7 @@ fn push(body: &Value, branches: Option<&str>) -> Result<Handled, IntegrationErro
         };
         messages.push((git::topic_with_branch(repo, branch), content));
     }
-    let outcome = match messages.len() {
-        0 => Outcome::Ignore,
-        1 => {
-            let (topic, content) = messages.remove(0);
-            Outcome::Message { topic, content }
-        }
-        _ => Outcome::Messages(messages),
-    };
+    let outcome = Outcome::from_messages(messages);
     Ok(Handled { event: "push".into(), outcome })
 }
 
@@ -424,19 +417,6 @@ fn pull_request_message(body: &Value, event: &str, include_title: bool) -> Resul
         other => PullRequestEvent { action: other, ..PullRequestEvent::default() },
     };
     Ok(PullRequestEvent { user_name, url: text(pr, "/links/html/href")?, number, title, ..event }.message())
-}
-
-/// Whether a value counts as set, as Python's truthiness has it: not null, `false`, `0`, `""`,
-/// `[]` or `{}`.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(flag) => *flag,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(fields) => !fields.is_empty(),
-    }
 }
 
 /// A changed value as the message shows it: text as it is, anything else as JSON.

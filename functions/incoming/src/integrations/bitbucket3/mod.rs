@@ -93,7 +93,7 @@ impl Integration for Bitbucket3 {
             return Err(IntegrationError::Unsupported { event: event.to_owned(), integration: WEBHOOK });
         };
         let include_title = payload.url_topic().is_some();
-        let mut messages = match event {
+        let messages = match event {
             "diagnostics:ping" => vec![(
                 "Bitbucket Server Ping".to_owned(),
                 "Congratulations! The Bitbucket Server webhook was configured successfully!".to_owned(),
@@ -109,14 +109,7 @@ impl Integration for Bitbucket3 {
             "pr:comment:deleted" => vec![pull_request_comment(body, "deleted their comment on", include_title)?],
             pull_request => vec![pull_request_event(body, pull_request, include_title)?],
         };
-        let outcome = match messages.len() {
-            0 => Outcome::Ignore,
-            1 => {
-                let (topic, content) = messages.remove(0);
-                Outcome::Message { topic, content }
-            }
-            _ => Outcome::Messages(messages),
-        };
+        let outcome = Outcome::from_messages(messages);
         Ok(Handled { event: event.to_owned(), outcome })
     }
 

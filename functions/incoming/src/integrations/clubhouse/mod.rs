@@ -145,16 +145,9 @@ impl Integration for Clubhouse {
         }
         let event =
             messages.first().map(|(event, _, _)| event.clone()).or(first_event).unwrap_or_else(|| "empty".into());
-        let mut messages: Vec<(String, String)> =
+        let messages: Vec<(String, String)> =
             messages.into_iter().map(|(_, topic, content)| (topic, content)).collect();
-        let outcome = match messages.len() {
-            0 => Outcome::Ignore,
-            1 => {
-                let (topic, content) = messages.remove(0);
-                Outcome::Message { topic, content }
-            }
-            _ => Outcome::Messages(messages),
-        };
+        let outcome = Outcome::from_messages(messages);
         Ok(Handled { event, outcome })
     }
 

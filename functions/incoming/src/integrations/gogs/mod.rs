@@ -20,7 +20,9 @@ mod tests;
 use serde_json::Value;
 
 use crate::git::{self, Commit, PullRequestEvent};
-use crate::integration::{BRANCHES, Handled, Integration, IntegrationError, Outcome, Payload, UrlOption, number, text};
+use crate::integration::{
+    BRANCHES, Handled, Integration, IntegrationError, Outcome, Payload, UrlOption, number, text, truthy,
+};
 use crate::signature::{Encoding, Hash, Scheme};
 
 pub struct Gogs;
@@ -237,18 +239,6 @@ fn pull_request_message(body: &Value, include_title: bool) -> Result<String, Int
         ..PullRequestEvent::default()
     }
     .message())
-}
-
-/// Whether a JSON value counts as set: not null, false, zero or empty.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(fields) => !fields.is_empty(),
-    }
 }
 
 /// An issue event, with its body quoted and its assignee.

@@ -150,23 +150,10 @@ fn timestamp(value: &Value) -> Result<String, IntegrationError> {
     let seconds = millis.div_euclid(1000);
     let micros = millis.rem_euclid(1000) * 1000;
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = hookline_model::clock::civil_from_days(days);
     let (hour, minute, second) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
     let fraction = if micros == 0 { String::new() } else { format!(".{micros:06}") };
     Ok(format!("<time: {year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}{fraction}+00:00 >"))
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// The `zulipCustomFields` lines, in the payload's order: `- **Name**: value`, a list's items

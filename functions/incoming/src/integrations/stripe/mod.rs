@@ -16,7 +16,9 @@ mod values;
 
 use serde_json::{Map, Value};
 
-use crate::integration::{Handled, Integration, IntegrationError, Outcome, Payload, number, optional_text, text};
+use crate::integration::{
+    Handled, Integration, IntegrationError, Outcome, Payload, number, optional_text, text, truthy,
+};
 use crate::signature;
 use values::{amount, linked_id, python_str};
 
@@ -372,16 +374,4 @@ fn invoice(update: &Update<'_>, kind: &Kind<'_>) -> Result<Option<String>> {
         ));
     }
     Ok(Some(content))
-}
-
-/// Whether a value counts as set: not null, false, zero or empty.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
 }

@@ -5,8 +5,8 @@ use serde_json::Value;
 use super::{data_text, old, unsupported};
 use crate::integration::{IntegrationError, text};
 
-/// The board action types shown.
-pub const SHOWN: &[&str] = &["removeMemberFromBoard", "addMemberToBoard", "createList", "updateBoard"];
+/// The board action types shown: the four after the card actions in [`super::EVENT_TYPES`].
+pub const SHOWN: &[&str] = super::EVENT_TYPES.split_at(14).1.split_at(4).0;
 
 /// The message for a board action, `None` for one that shows nothing (a new background).
 pub fn message(body: &Value, action: &str) -> Result<Option<String>, IntegrationError> {

@@ -4,21 +4,10 @@
 use serde_json::Value;
 
 use super::{data_text, data_value, old, optional_data_text, unsupported};
-use crate::integration::{IntegrationError, optional_text, text};
+use crate::integration::{IntegrationError, optional_text, text, truthy};
 
-/// The card action types shown.
-pub const SHOWN: &[&str] = &[
-    "updateCard",
-    "createCard",
-    "addLabelToCard",
-    "removeLabelFromCard",
-    "addMemberToCard",
-    "removeMemberFromCard",
-    "addAttachmentToCard",
-    "addChecklistToCard",
-    "commentCard",
-    "updateCheckItemStateOnCard",
-];
+/// The card action types shown: the first ten of [`super::EVENT_TYPES`].
+pub const SHOWN: &[&str] = super::EVENT_TYPES.split_at(10).0;
 
 /// The card and list action types that send nothing.
 pub const IGNORED: &[&str] = &["copyCard", "createCheckItem", "updateCheckItem", "updateList"];
@@ -136,18 +125,6 @@ fn update(body: &Value) -> Result<Option<Update>, IntegrationError> {
         return Ok(None);
     }
     Err(unsupported("updateCard"))
-}
-
-/// Whether a JSON value counts as set: not false, zero, empty or null.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(fields) => !fields.is_empty(),
-    }
 }
 
 /// The flag at `field` below the action's data: `None` when missing or null.

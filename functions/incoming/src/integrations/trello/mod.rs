@@ -26,7 +26,9 @@ pub struct Trello;
 /// The event name of Trello's bodiless check of a new webhook's URL.
 const URL_CHECK: &str = "webhook_url_check";
 
-/// Every event name: Trello's action types, and the URL check.
+/// Every event name: the card actions shown (10), the card actions acknowledged without a
+/// message (4), the board actions shown (4), and the URL check. `card::SHOWN` and
+/// `board::SHOWN` are slices of it.
 const EVENT_TYPES: &[&str] = &[
     "updateCard",
     "createCard",
