@@ -17,7 +17,8 @@ use lambda_http::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::integration::{
-    Handled, Integration, IntegrationError, Outcome, Payload, fit_content, fit_topic, serves_method,
+    Handled, Integration, IntegrationError, Outcome, Payload, SIGNATURE_TOLERANCE_SECONDS, fit_content, fit_topic,
+    serves_method,
 };
 use crate::remote::Remote;
 
@@ -161,6 +162,14 @@ async fn run(
             services.store.get_service(incoming.realm.id, incoming.bot.id).await?.and_then(|s| s.webhook_secret)
     {
         integration.verify(&secret, &payload).map_err(integration_error)?;
+        if let Some(signed_at) = integration.signed_at(&payload)
+            && (services.clock.now().div_euclid(1000) - signed_at).abs() > SIGNATURE_TOLERANCE_SECONDS
+        {
+            return Err(integration_error(IntegrationError::BadSignature(format!(
+                "The request was signed more than {} minutes from now; refusing it as a replay",
+                SIGNATURE_TOLERANCE_SECONDS / 60
+            ))));
+        }
     }
     let remote = Remote::for_settings(&services.settings).in_realm(services.store.clone(), incoming.realm.id);
     let Rendering { event, messages, answer } =

@@ -152,6 +152,10 @@ pub const BRANCHES: UrlOption = UrlOption {
     kind: OptionKind::Text,
 };
 
+/// How far from now a signed timestamp may be: five minutes, as Stripe's and Slack's own
+/// libraries allow.
+pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
+
 /// Whether `integration` is served on a route of `method`: `HEAD` only where the sender checks
 /// the URL with it.
 #[must_use]
@@ -214,6 +218,12 @@ pub trait Integration: Send + Sync {
     /// be refused as malformed JSON.
     fn reads_xml(&self) -> bool {
         false
+    }
+    /// When the request says it was signed, in seconds since the epoch, for senders that sign
+    /// a timestamp with the body (Stripe, Slack): a signed request older or newer than
+    /// [`SIGNATURE_TOLERANCE_SECONDS`] is refused, so a captured one cannot be replayed later.
+    fn signed_at(&self, _payload: &Payload<'_>) -> Option<i64> {
+        None
     }
     /// Fields the third party expects in the success body beside Zulip's (`{"ok": true}` for Slack).
     fn success_body(&self) -> Option<Value> {

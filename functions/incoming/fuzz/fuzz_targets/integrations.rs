@@ -19,10 +19,28 @@ fuzz_target!(|data: &[u8]| {
     };
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(raw) else { return };
     let text = String::from_utf8_lossy(raw);
-    let headers = [
-        ("x-hub-signature-256".to_owned(), format!("sha256={}", text.chars().take(64).collect::<String>())),
-        ("x-gitlab-token".to_owned(), text.chars().take(16).collect()),
-    ];
+    // Every signature header an integration reads, each with a slice of the input.
+    let signed: String = text.chars().take(64).collect();
+    let headers: Vec<(String, String)> = [
+        "x-hub-signature-256",
+        "x-hub-signature",
+        "x-gitlab-token",
+        "x-front-signature",
+        "linear-signature",
+        "x-slack-signature",
+        "x-slack-request-timestamp",
+        "stripe-signature",
+        "sentry-hook-signature",
+        "x-pagerduty-signature",
+        "payload-signature",
+        "x-gogs-signature",
+        "x-gitea-signature",
+        "x-taiga-webhook-signature",
+        "content-type",
+    ]
+    .iter()
+    .map(|name| ((*name).to_owned(), signed.clone()))
+    .collect();
     let params = [("topic".to_owned(), text.chars().take(8).collect::<String>())];
     let payload = Payload {
         event_type: integration.event_header().map(|_| event.as_str()),

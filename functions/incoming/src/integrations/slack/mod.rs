@@ -120,6 +120,14 @@ impl Integration for Slack {
         }
     }
 
+    /// `X-Slack-Request-Timestamp`, for Events API requests.
+    fn signed_at(&self, payload: &Payload<'_>) -> Option<i64> {
+        if is_legacy(payload) {
+            return None;
+        }
+        payload.header("x-slack-request-timestamp")?.trim().parse().ok()
+    }
+
     fn sample(&self) -> (Option<&'static str>, &'static str) {
         (None, include_str!("fixtures/message_with_normal_text.json"))
     }

@@ -130,6 +130,11 @@ impl Integration for Stripe {
         }
     }
 
+    /// The `t=` of `Stripe-Signature`.
+    fn signed_at(&self, payload: &Payload<'_>) -> Option<i64> {
+        payload.header("stripe-signature")?.split(',').find_map(|part| part.trim().strip_prefix("t=")?.parse().ok())
+    }
+
     fn handle(&self, payload: &Payload<'_>) -> Result<Handled> {
         let body = payload.body;
         let event_type = text(body, "/type")?;
