@@ -65,8 +65,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/integrations", INTEGRATIONS),
     route("POST", "/api/v1/external/{integration}", INCOMING),
     route("POST", "/api/v1/external/{integration}/test", INCOMING),
-    // Only for integrations whose senders check the URL with HEAD before using it (Trello);
-    // the template declares it for those alone.
+    // Only for integrations whose senders check the URL with HEAD before using it (Trello,
+    // Intercom); the template declares it for those alone.
     route("HEAD", "/api/v1/external/{integration}", INCOMING),
     route("ANY", "$default", MANAGEMENT),
 ];
