@@ -129,7 +129,8 @@ async fn run(
         .iter()
         .map(|(name, value)| {
             let value = if integration.unquotes_url_parameters() && (name == "stream" || name == "topic") {
-                percent_decode(value)
+                // Decoded once more (`%XX` only, not `+`, as Zulip's `unquote`).
+                percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned()
             } else {
                 value.to_owned()
             };
@@ -379,27 +380,6 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
-/// `%XX` escapes decoded once more (not `+`), for senders that escape their URLs twice.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(high), Some(low)) =
-                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
-        {
-            out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// An XML body: labelled so, or starting with `<`.
 fn is_xml(content_type: &str, raw: &[u8]) -> bool {
     content_type.contains("xml") || raw.trim_ascii_start().starts_with(b"<")
@@ -503,13 +483,6 @@ async fn tell_owner_stream_is_missing(services: &Services, sender: &Sender, inco
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_escapes_are_decoded_once() {
-        assert_eq!(percent_decode("jira%20alerts"), "jira alerts");
-        assert_eq!(percent_decode("a%2520b+c%zz%4"), "a%20b+c%zz%4");
-        assert_eq!(percent_decode("caf%C3%A9"), "café");
-    }
 
     #[test]
     fn wildcards_match_like_zulips_event_filters() {

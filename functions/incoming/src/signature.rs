@@ -38,12 +38,6 @@ pub struct Scheme {
 impl Scheme {
     /// Checks that the header signs the raw body.
     pub fn check_body(&self, secret: &str, payload: &Payload<'_>) -> Result<(), IntegrationError> {
-        self.check(secret, payload, &[payload.raw])
-    }
-
-    /// Checks that the header signs the concatenation of `signed` (for senders that sign more
-    /// than the body, like Trello's body and callback URL).
-    pub fn check(&self, secret: &str, payload: &Payload<'_>, signed: &[&[u8]]) -> Result<(), IntegrationError> {
         let name = self.header.to_ascii_lowercase();
         let Some(value) = payload.header(&name) else {
             return Err(IntegrationError::BadSignature(format!(
@@ -52,7 +46,7 @@ impl Scheme {
             )));
         };
         let Some(encoded) = value.trim().strip_prefix(self.prefix) else { return Err(failed()) };
-        if matches(self.hash, self.encoding, secret, signed, encoded) { Ok(()) } else { Err(failed()) }
+        if matches(self.hash, self.encoding, secret, &[payload.raw], encoded) { Ok(()) } else { Err(failed()) }
     }
 }
 

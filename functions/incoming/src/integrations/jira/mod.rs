@@ -95,8 +95,11 @@ impl Integration for Jira {
         remote: &'a Remote,
     ) -> BoxFuture<'a, Result<Handled, IntegrationError>> {
         Box::pin(async move {
+            // Only issue updates name the assignee (transitions from old servers name no event).
+            let updated = matches!(payload.body.get("webhookEvent"), None | Some(Value::Null))
+                || payload.body["webhookEvent"] == "jira:issue_updated";
             let email = payload.body.pointer("/issue/fields/assignee/emailAddress").and_then(Value::as_str);
-            let name = match email.filter(|e| !e.is_empty()) {
+            let name = match email.filter(|e| updated && !e.is_empty()) {
                 Some(email) => remote.full_name_by_email(email).await,
                 None => None,
             };
