@@ -3,7 +3,9 @@
 //! tables, the medians of repeated runs.
 
 pub mod api;
+pub mod load;
 pub mod process;
+pub mod receiver;
 pub mod report;
 pub mod stack;
 pub mod stats;

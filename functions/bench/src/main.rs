@@ -4,8 +4,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use hookline_bench::Scale;
 use hookline_bench::report::Table;
+use hookline_bench::{Scale, load};
 
 #[derive(Parser)]
 #[command(name = "hookline-bench", about = "Measures Hookline: starts the local stack itself and loads it")]
@@ -25,6 +25,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
+    /// 1 and 4: closed loops of 1–256 senders: throughput, send → POST latency, CPU, memory.
+    Load,
+    /// 2: an open loop of 20 messages a second: send → POST latency.
+    OpenLoop,
+    /// 3: 100 mentions at once to bots that answer after 200 ms.
+    Burst,
     /// Run the local stack with `hookline-local`'s options (what the scenarios start).
     #[command(hide = true)]
     Stack {
@@ -45,6 +51,9 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Scenario::Load => load::closed_loops(&scale).await,
+            Scenario::OpenLoop => load::open_loop(&scale).await,
+            Scenario::Burst => load::burst(&scale).await,
             Scenario::Stack { args } => run_stack(args).await.map(|()| Vec::new()),
         }
     });

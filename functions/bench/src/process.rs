@@ -59,7 +59,9 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(cpu_time(me).unwrap() > Duration::ZERO);
-        let (peak, now) = (peak_rss_kib(me).unwrap(), rss_kib(me).unwrap());
+        // Now first: the peak, read after, is at least what was resident then.
+        let now = rss_kib(me).unwrap();
+        let peak = peak_rss_kib(me).unwrap();
         assert!(peak >= now && now > 0, "peak {peak} KiB, now {now} KiB");
         assert_eq!(cpu_time(u32::MAX), None);
     }
