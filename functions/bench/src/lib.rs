@@ -3,6 +3,8 @@
 //! tables, the medians of repeated runs.
 
 pub mod api;
+pub mod aws_calls;
+pub mod interceptor;
 pub mod load;
 pub mod process;
 pub mod receiver;

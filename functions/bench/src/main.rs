@@ -31,6 +31,9 @@ enum Scenario {
     OpenLoop,
     /// 3: 100 mentions at once to bots that answer after 200 ms.
     Burst,
+    /// AWS calls per message sent and per delivery on a warm function, against DynamoDB Local
+    /// and moto (run under `scripts/aws-local run --`).
+    AwsCalls,
     /// Run the local stack with `hookline-local`'s options (what the scenarios start).
     #[command(hide = true)]
     Stack {
@@ -54,6 +57,7 @@ fn main() -> std::process::ExitCode {
             Scenario::Load => load::closed_loops(&scale).await,
             Scenario::OpenLoop => load::open_loop(&scale).await,
             Scenario::Burst => load::burst(&scale).await,
+            Scenario::AwsCalls => hookline_bench::aws_calls::run(&scale).await,
             Scenario::Stack { args } => run_stack(args).await.map(|()| Vec::new()),
         }
     });

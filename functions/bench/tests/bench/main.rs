@@ -1,4 +1,5 @@
 //! The benchmark command, run once at a tiny size.
 
+mod aws_calls;
 mod load;
 mod support;
