@@ -6,6 +6,7 @@ pub mod api;
 pub mod aws_calls;
 pub mod interceptor;
 pub mod load;
+pub mod micro;
 pub mod process;
 pub mod receiver;
 pub mod report;

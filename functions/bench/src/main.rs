@@ -34,6 +34,8 @@ enum Scenario {
     /// AWS calls per message sent and per delivery on a warm function, against DynamoDB Local
     /// and moto (run under `scripts/aws-local run --`).
     AwsCalls,
+    /// Criterion micro-benchmarks: mention scanning, trigger matching, payloads, signing.
+    Micro,
     /// Run the local stack with `hookline-local`'s options (what the scenarios start).
     #[command(hide = true)]
     Stack {
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
             Scenario::OpenLoop => load::open_loop(&scale).await,
             Scenario::Burst => load::burst(&scale).await,
             Scenario::AwsCalls => hookline_bench::aws_calls::run(&scale).await,
+            Scenario::Micro => hookline_bench::micro::run(&scale).await,
             Scenario::Stack { args } => run_stack(args).await.map(|()| Vec::new()),
         }
     });

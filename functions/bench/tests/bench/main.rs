@@ -2,4 +2,5 @@
 
 mod aws_calls;
 mod load;
+mod micro;
 mod support;
