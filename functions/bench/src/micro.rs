@@ -147,57 +147,10 @@ pub fn register(criterion: &mut Criterion) -> Result<Vec<Benchmark>, String> {
     let mut suite = Suite { criterion, benchmarks: Vec::new() };
     let long = long_message();
     let small = BenchRealm::new(50);
-    let large = BenchRealm::new(2_000);
-
-    suite.measure("mentions-short", describe("short", SHORT), Some(SHORT.len()), || mentions::scan(black_box(SHORT)));
-    suite.measure("mentions-long", describe("long", &long), Some(long.len()), || mentions::scan(black_box(&long)));
-
-    for (name, realm, kind, content) in [
-        ("triggers-short-50-users", &small, "short", SHORT),
-        ("triggers-long-50-users", &small, "long", long.as_str()),
-        ("triggers-long-2000-users", &large, "long", long.as_str()),
-    ] {
-        let message = realm.stream_message(content);
-        let fired = realm.triggered(&message);
-        if fired.is_empty() {
-            return Err(format!("micro-benchmarks: {name}: the message triggers no bot"));
-        }
-        let input = format!(
-            "{kind} message, realm of {} people and {} bots; {} fire",
-            whole(realm.people as f64),
-            realm.directory.services.len(),
-            fired.len()
-        );
-        suite.measure(name, input, None, || realm.triggered(black_box(&message)));
-    }
-
-    let message = small.stream_message(SHORT);
-    suite.measure("message-json-short", "short message: render + API JSON".to_owned(), None, || {
-        message_json(black_box(&message), &small.directory, false)
-    });
-    let shown = message_json(&message, &small.directory, false);
-    for (name, interface) in [("payload-zulip-short", Interface::Zulip), ("payload-slack-short", Interface::Slack)] {
-        let (bot, service) = small.deploy_bot(interface)?;
-        let input = PayloadInput {
-            message: &message,
-            message_json: &shown,
-            realm: &small.directory.realm,
-            bot,
-            service: &service,
-            trigger: Trigger::Mention,
-        };
-        let body = payload::build(&input).map_err(|e| format!("micro-benchmarks: {name}: {e}"))?;
-        let what = format!("short message, {} body of {} B", body.content_type, whole(body.bytes.len() as f64));
-        suite.measure(name, what, None, || payload::build(black_box(&input)));
-    }
-
-    for (name, size) in [("signing-1-KiB", 1024), ("signing-64-KiB", 64 * 1024)] {
-        let body = body_of(size);
-        let input = format!("HMAC-SHA256 of a {} KiB body, one secret", size / 1024);
-        suite.measure(name, input, Some(size), || {
-            signature_header(&[SECRET], "msg_2Qx0v8CkXb3yFq7n", 1_764_700_000, black_box(&body))
-        });
-    }
+    suite.mentions(&long);
+    suite.triggers(&small, &BenchRealm::new(2_000), &long)?;
+    suite.payloads(&small)?;
+    suite.signing();
     Ok(suite.benchmarks)
 }
 
@@ -212,6 +165,75 @@ impl Suite<'_> {
     fn measure<O>(&mut self, name: &'static str, input: String, bytes: Option<usize>, mut routine: impl FnMut() -> O) {
         self.criterion.bench_function(name, |bencher| bencher.iter(&mut routine));
         self.benchmarks.push(Benchmark { name, input, bytes });
+    }
+
+    /// Mention scanning of a short and a long message.
+    fn mentions(&mut self, long: &str) {
+        self.measure("mentions-short", describe("short", SHORT), Some(SHORT.len()), || {
+            mentions::scan(black_box(SHORT))
+        });
+        self.measure("mentions-long", describe("long", long), Some(long.len()), || mentions::scan(black_box(long)));
+    }
+
+    /// Trigger matching of a stream message (mention scanning, name resolution, the services'
+    /// rules) in a small and, for the long message, a large realm.
+    fn triggers(&mut self, small: &BenchRealm, large: &BenchRealm, long: &str) -> Result<(), String> {
+        for (name, realm, kind, content) in [
+            ("triggers-short-50-users", small, "short", SHORT),
+            ("triggers-long-50-users", small, "long", long),
+            ("triggers-long-2000-users", large, "long", long),
+        ] {
+            let message = realm.stream_message(content);
+            let fired = realm.triggered(&message);
+            if fired.is_empty() {
+                return Err(format!("micro-benchmarks: {name}: the message triggers no bot"));
+            }
+            let input = format!(
+                "{kind} message, realm of {} people and {} bots; {} fire",
+                whole(realm.people as f64),
+                realm.directory.services.len(),
+                fired.len()
+            );
+            self.measure(name, input, None, || realm.triggered(black_box(&message)));
+        }
+        Ok(())
+    }
+
+    /// What the worker does before it sends: the message as the API shows it (which renders
+    /// it), then the body in each interface's format.
+    fn payloads(&mut self, realm: &BenchRealm) -> Result<(), String> {
+        let message = realm.stream_message(SHORT);
+        self.measure("message-json-short", "short message: render + API JSON".to_owned(), None, || {
+            message_json(black_box(&message), &realm.directory, false)
+        });
+        let shown = message_json(&message, &realm.directory, false);
+        for (name, interface) in [("payload-zulip-short", Interface::Zulip), ("payload-slack-short", Interface::Slack)]
+        {
+            let (bot, service) = realm.deploy_bot(interface)?;
+            let input = PayloadInput {
+                message: &message,
+                message_json: &shown,
+                realm: &realm.directory.realm,
+                bot,
+                service: &service,
+                trigger: Trigger::Mention,
+            };
+            let body = payload::build(&input).map_err(|e| format!("micro-benchmarks: {name}: {e}"))?;
+            let what = format!("short message, {} body of {} B", body.content_type, whole(body.bytes.len() as f64));
+            self.measure(name, what, None, || payload::build(black_box(&input)));
+        }
+        Ok(())
+    }
+
+    /// The `webhook-signature` header of a small and a large body.
+    fn signing(&mut self) {
+        for (name, size) in [("signing-1-KiB", 1024), ("signing-64-KiB", 64 * 1024)] {
+            let body = body_of(size);
+            let input = format!("HMAC-SHA256 of a {} KiB body, one secret", size / 1024);
+            self.measure(name, input, Some(size), || {
+                signature_header(&[SECRET], "msg_2Qx0v8CkXb3yFq7n", 1_764_700_000, black_box(&body))
+            });
+        }
     }
 }
 
