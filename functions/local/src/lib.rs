@@ -16,7 +16,8 @@ use hookline_delivery::worker::Worker;
 use hookline_edge::rate_limit::RateLimits;
 use hookline_edge::{Services, Settings};
 use hookline_messages::MessagesApp;
-use hookline_messaging::sweep::sweep;
+use hookline_messaging::send::{HandOver, Sender};
+use hookline_messaging::sweep::{sweep, sweep_older_than};
 use hookline_model::SystemClock;
 use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::queue::DeliveryQueue;
@@ -116,7 +117,11 @@ pub struct Functions {
 
 impl Functions {
     pub fn new(services: Arc<Services>) -> Result<Self, String> {
-        let messages = MessagesApp::new(services.clone());
+        // A long-lived process: a send is answered once committed, its jobs handed to the
+        // queue meanwhile (the outbox entry covers a crash in between).
+        let sender = Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone())
+            .handing_over(HandOver::InBackground);
+        let messages = MessagesApp::with_sender(services.clone(), Arc::new(sender));
         let worker = Arc::new(worker_from_env(&services, messages.sender())?);
         Ok(Self { services, messages, worker })
     }
@@ -176,6 +181,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let functions = Arc::new(Functions::new(services.clone()).map_err(std::io::Error::other)?);
+    if options.data_dir.is_some() {
+        // The data dir is this process's alone: whatever the outbox holds, the process before
+        // left behind (it crashed between a commit and the hand-over). Enqueue it all now.
+        let now = services.clock.now();
+        if let Err(e) = sweep_older_than(services.store.as_ref(), services.queue.as_ref(), now, 0).await {
+            tracing::warn!(error = %e, "outbox sweep at start failed; the scheduled one will retry");
+        }
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let schedules = tokio::spawn(run_schedules(services.clone(), stopped.clone()));
     let handler = Arc::new(WorkerHandler(functions.worker.clone()));

@@ -30,6 +30,13 @@ impl MessagesApp {
     #[must_use]
     pub fn new(services: Arc<Services>) -> Self {
         let sender = Arc::new(Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone()));
+        Self::with_sender(services, sender)
+    }
+
+    /// The function on a send path built elsewhere (the local stack's, which hands jobs over
+    /// in the background).
+    #[must_use]
+    pub fn with_sender(services: Arc<Services>, sender: Arc<Sender>) -> Self {
         Self { services, sender }
     }
 

@@ -11,7 +11,7 @@ use hookline_messaging::format::message_json;
 use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, UserRef};
 use hookline_model::delivery::{AttemptOutcome, DeliveryJob, QueueJob};
 use hookline_model::queue::{DeliveryQueue, MAX_BATCH};
-use hookline_model::store::{Store, StoreError};
+use hookline_model::store::{Begun, Store, StoreError};
 use hookline_model::user::BotService;
 use hookline_model::{Attempt, Clock, Delivery, DeliveryState, Message, Millis, Realm, User};
 
@@ -195,20 +195,19 @@ impl Worker {
 
     async fn try_deliver(&self, job: &DeliveryJob) -> Result<JobOutcome, StoreError> {
         let now = self.clock.now();
-        let delivery = self.store.ensure_delivery(&Delivery::new(job, now, self.config.keep_log_for)).await?;
-        if delivery.state.is_final() {
-            return Ok(JobOutcome::Done);
-        }
-        if delivery.next_attempt_at > now {
-            return Ok(JobOutcome::RetryAfter(wait(delivery.next_attempt_at - now)));
-        }
-        let Some(delivery) =
-            self.store.claim_delivery(job.realm_id, delivery.id, &self.lease_owner, now, now + self.lease()).await?
-        else {
-            // Someone else holds the lease (or a worker that died holding it did): look again
-            // once it runs out, not a whole new lease from now.
-            let left = delivery.lease_until.map_or(self.lease(), |until| until - now);
-            return Ok(JobOutcome::RetryAfter(wait(left.clamp(1_000, self.lease()))));
+        let fresh = Delivery::new(job, now, self.config.keep_log_for);
+        let delivery = match self.store.begin_attempt(&fresh, &self.lease_owner, now, now + self.lease()).await? {
+            Begun::Claimed(delivery) => delivery,
+            Begun::Held(delivery) if delivery.state.is_final() => return Ok(JobOutcome::Done),
+            Begun::Held(delivery) if delivery.next_attempt_at > now => {
+                return Ok(JobOutcome::RetryAfter(wait(delivery.next_attempt_at - now)));
+            }
+            Begun::Held(delivery) => {
+                // Someone else holds the lease (or a worker that died holding it did): look
+                // again once it runs out, not a whole new lease from now.
+                let left = delivery.lease_until.map_or(self.lease(), |until| until - now);
+                return Ok(JobOutcome::RetryAfter(wait(left.clamp(1_000, self.lease()))));
+            }
         };
 
         let realm = self.store.get_realm(job.realm_id).await?.ok_or(StoreError::NotFound("realm"))?;

@@ -105,18 +105,37 @@ pub struct Sent {
 /// What Zulip's clients show for the empty topic; sent as a topic, it is the empty topic.
 pub const NO_TOPIC: &str = "(no topic)";
 
+/// When a committed message's jobs are handed to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOver {
+    /// Before the send returns: what a Lambda function must do, since its sandbox may be
+    /// frozen as soon as it has answered.
+    BeforeAnswering,
+    /// In a task of its own, the sender answered once the message is committed: for a
+    /// long-lived process. The outbox entry committed with the message covers a crash before
+    /// the jobs are on the queue; the sweep enqueues it then.
+    InBackground,
+}
+
 /// The send path, built once per process.
 pub struct Sender {
     store: Arc<dyn Store>,
     queue: Arc<dyn DeliveryQueue>,
     clock: Arc<dyn Clock>,
     directories: DirectoryCache,
+    hand_over: HandOver,
 }
 
 impl Sender {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, queue: Arc<dyn DeliveryQueue>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, queue, clock, directories: DirectoryCache::new() }
+        Self { store, queue, clock, directories: DirectoryCache::new(), hand_over: HandOver::BeforeAnswering }
+    }
+
+    /// The same send path, handing jobs over as `hand_over` says.
+    #[must_use]
+    pub fn handing_over(self, hand_over: HandOver) -> Self {
+        Self { hand_over, ..self }
     }
 
     /// The realm's directory (cached while `realm`, freshly read, says it is current).
@@ -174,32 +193,15 @@ impl Sender {
         // Committed: from here on nothing fails the send.
         if !jobs.is_empty() {
             let jobs = jobs.into_iter().map(|job| DeliveryJob { message_id: message.id, ..job }).collect();
-            self.hand_over(&message, jobs).await;
-        }
-        Ok(Sent { message, duplicate: false, triggered: triggered.len() })
-    }
-
-    /// Puts the message's jobs on the queue and clears its outbox entry. Up to one batch goes
-    /// straight on the queue; more travel as one fan-out job the worker expands, so a send
-    /// makes a bounded number of calls. On failure the entry stays for the sweep.
-    async fn hand_over(&self, message: &Message, jobs: Vec<DeliveryJob>) {
-        let count = jobs.len();
-        let jobs: Vec<QueueJob> = if count <= MAX_BATCH {
-            jobs.into_iter().map(QueueJob::Deliver).collect()
-        } else {
-            vec![QueueJob::FanOut { realm_id: message.realm_id, message_id: message.id }]
-        };
-        match self.queue.enqueue(&jobs).await {
-            Ok(()) if count <= MAX_BATCH => {
-                if let Err(e) = self.store.delete_outbox(message.realm_id, message.id).await {
-                    // Harmless: the sweep re-enqueues it, and the worker's lease and reply
-                    // guard make a repeated job a no-op.
-                    tracing::warn!(message = message.id, error = %e, "outbox entry not cleared");
+            let (store, queue, realm, id) = (self.store.clone(), self.queue.clone(), message.realm_id, message.id);
+            match self.hand_over {
+                HandOver::BeforeAnswering => hand_over(store.as_ref(), queue.as_ref(), realm, id, jobs).await,
+                HandOver::InBackground => {
+                    tokio::spawn(async move { hand_over(store.as_ref(), queue.as_ref(), realm, id, jobs).await });
                 }
             }
-            Ok(()) => {}
-            Err(e) => tracing::warn!(message = message.id, error = %e, "queue unreachable; the sweep will enqueue"),
         }
+        Ok(Sent { message, duplicate: false, triggered: triggered.len() })
     }
 
     fn recipient(
@@ -252,5 +254,28 @@ impl Sender {
                 Ok(Recipient::direct(sender.id, ids))
             }
         }
+    }
+}
+
+/// Puts a message's jobs on the queue and clears its outbox entry. Up to one batch goes
+/// straight on the queue; more travel as one fan-out job the worker expands, so a send makes a
+/// bounded number of calls. On failure the entry stays for the sweep.
+async fn hand_over(store: &dyn Store, queue: &dyn DeliveryQueue, realm: u64, message: u64, jobs: Vec<DeliveryJob>) {
+    let count = jobs.len();
+    let jobs: Vec<QueueJob> = if count <= MAX_BATCH {
+        jobs.into_iter().map(QueueJob::Deliver).collect()
+    } else {
+        vec![QueueJob::FanOut { realm_id: realm, message_id: message }]
+    };
+    match queue.enqueue(&jobs).await {
+        Ok(()) if count <= MAX_BATCH => {
+            if let Err(e) = store.delete_outbox(realm, message).await {
+                // Harmless: the sweep re-enqueues it, and the worker's lease and reply guard
+                // make a repeated job a no-op.
+                tracing::warn!(message, error = %e, "outbox entry not cleared");
+            }
+        }
+        Ok(()) => {}
+        Err(e) => tracing::warn!(message, error = %e, "queue unreachable; the sweep will enqueue"),
     }
 }

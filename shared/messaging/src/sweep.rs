@@ -25,8 +25,19 @@ pub struct SweepReport {
 
 /// One sweep at `now`.
 pub async fn sweep(store: &dyn Store, queue: &dyn DeliveryQueue, now: Millis) -> StoreResult<SweepReport> {
+    sweep_older_than(store, queue, now, SWEEP_GRACE).await
+}
+
+/// One sweep at `now` of the entries older than `grace`. A process that knows no sender is
+/// still at work on the entries (it has just opened a store only it may use) takes them all.
+pub async fn sweep_older_than(
+    store: &dyn Store,
+    queue: &dyn DeliveryQueue,
+    now: Millis,
+    grace: Millis,
+) -> StoreResult<SweepReport> {
     let mut report = SweepReport::default();
-    for entry in store.pending_outbox(now - SWEEP_GRACE, now, SWEEP_BATCH).await? {
+    for entry in store.pending_outbox(now - grace, now, SWEEP_BATCH).await? {
         if !store.claim_outbox(entry.realm_id, entry.message_id, now, now + SWEEP_CLAIM).await? {
             report.left += 1;
             continue;

@@ -1,7 +1,9 @@
 //! The in-process queue made durable, for the local stack's `--data-dir`: a [`MemoryQueue`]
 //! whose changes are appended to `queue.jsonl`. A job is on the journal, fsynced, before
-//! `enqueue` returns and before any receiver can see it (concurrent enqueues share an fsync), so an acknowledged trigger survives
-//! a `kill -9`. Deletes, visibility changes and dead-lettering are appended without an fsync:
+//! `enqueue` returns (concurrent enqueues share an fsync), so an acknowledged trigger survives
+//! a `kill -9`. Receivers may take it as soon as it is appended: the send path clears the
+//! message's outbox entry only once `enqueue` has returned, so until then a crash leaves the
+//! entry, and the sweep enqueues the job again. Deletes, visibility changes and dead-lettering are appended without an fsync:
 //! losing one to a power cut only brings a job back, which the worker's lease and reply guard
 //! make harmless.
 //!
@@ -183,8 +185,13 @@ impl JournalQueue {
             return Ok(());
         }
         let appended = self.lock().enqueues;
-        // By path: an fsync of any handle on the file makes every write to it durable.
-        File::open(self.dir.join(JOURNAL)).and_then(|f| f.sync_data()).map_err(io)?;
+        // By path: an fsync of any handle on the file makes every write to it durable. On a
+        // blocking thread, so the runtime's workers go on meanwhile.
+        let path = self.dir.join(JOURNAL);
+        tokio::task::spawn_blocking(move || File::open(path).and_then(|f| f.sync_data()))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .map_err(io)?;
         *synced = appended;
         Ok(())
     }
@@ -250,6 +257,13 @@ impl DeliveryQueue for JournalQueue {
                 journal.broken = true;
                 return Err(e);
             }
+            // Receivers may take the jobs before the fsync: the caller keeps what would bring
+            // them back after a crash (the outbox entry) until this returns.
+            for change in sent {
+                if let Change::Sent { id, body } = change {
+                    self.inner.push(id, body);
+                }
+            }
             journal.enqueues += 1;
             journal.in_flight += 1;
             journal.enqueues
@@ -260,12 +274,6 @@ impl DeliveryQueue for JournalQueue {
         if let Err(e) = durable {
             journal.broken = true;
             return Err(e);
-        }
-        // Durable: only now may a receiver see the jobs.
-        for change in sent {
-            if let Change::Sent { id, body } = change {
-                self.inner.push(id, body);
-            }
         }
         Ok(())
     }

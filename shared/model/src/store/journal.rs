@@ -27,7 +27,7 @@ use tokio::sync::{Mutex, oneshot};
 
 use super::memory::MemoryStore;
 use super::{
-    BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
+    Begun, BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
     OutboxEntry, RateLimitStore, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
 };
 use crate::credentials::ApiKeyHash;
@@ -56,6 +56,7 @@ enum Write {
     DeleteOutbox { realm: RealmId, message: MessageId },
     EnsureDelivery { delivery: Delivery },
     ClaimDelivery { realm: RealmId, id: DeliveryId, owner: String, now: Millis, until: Millis },
+    BeginAttempt { delivery: Delivery, owner: String, now: Millis, until: Millis },
     RecordAttempt { realm: RealmId, id: DeliveryId, owner: String, outcome: AttemptOutcome },
     ReplaceMessage { current: Box<Message>, changed: Box<Message> },
     DeleteMessage { current: Box<Message> },
@@ -95,6 +96,9 @@ impl Write {
             Self::ClaimDelivery { realm, id, owner, now, until } => {
                 store.claim_delivery(realm, id, &owner, now, until).await.map(drop)
             }
+            Self::BeginAttempt { delivery, owner, now, until } => {
+                store.begin_attempt(&delivery, &owner, now, until).await.map(drop)
+            }
             Self::RecordAttempt { realm, id, owner, outcome } => {
                 store.record_attempt(realm, id, &owner, outcome).await.map(drop)
             }
@@ -108,8 +112,9 @@ impl Write {
     }
 }
 
-/// How the journal makes what it appended durable: `fdatasync` (tests stall or fail it).
-type Durability = Box<dyn Fn(&File) -> std::io::Result<()> + Send + Sync>;
+/// How the journal makes what it appended durable: `fdatasync` (tests stall or fail it). It
+/// runs on a blocking thread, never on the runtime's workers, which it would stall meanwhile.
+type Durability = Arc<dyn Fn(&File) -> std::io::Result<()> + Send + Sync>;
 
 /// The tail as writers append to it.
 struct Journal {
@@ -129,7 +134,7 @@ struct Journal {
 /// so concurrent writers share an fsync (group commit).
 struct Durable {
     /// A handle on the tail, to fsync (and to cut back what an fsync failed to keep).
-    file: File,
+    file: Arc<File>,
     /// Writes (counted as [`Journal::appended`]) known durable, and the tail's length then.
     synced: u64,
     synced_len: u64,
@@ -147,6 +152,15 @@ impl Default for JournalOptions {
     fn default() -> Self {
         Self { compact_after_bytes: 64 * 1024 * 1024, clock: Arc::new(SystemClock) }
     }
+}
+
+/// What a write waits for before it is applied and answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// An fsync that covers it.
+    ForFsync,
+    /// Only the writes before it, so the journal's order stays the order of application.
+    InOrder,
 }
 
 /// The steps of a compaction, in order; a crash after any of them leaves a data dir that
@@ -262,10 +276,10 @@ impl JournalStore {
             }
         }
         let durable = Durable {
-            file: file.try_clone().map_err(io)?,
+            file: Arc::new(file.try_clone().map_err(io)?),
             synced: 0,
             synced_len: good_until,
-            sync: Box::new(File::sync_data),
+            sync: Arc::new(File::sync_data),
         };
         let journal = Journal { file, generation, len: good_until, appended: 0, last_applied: None };
         let store = Self {
@@ -298,6 +312,19 @@ impl JournalStore {
     /// an fsync covers it (shared with the writers appending meanwhile); apply it once the
     /// write before it is applied.
     async fn logged<T>(&self, write: Write, op: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        self.log(write, op, Wait::ForFsync).await
+    }
+
+    /// As [`Self::logged`], for a write whose loss in a crash the restart repairs (a lease,
+    /// which the restart releases anyway; an outbox entry cleared, which the sweep only
+    /// enqueues again; a delivery record created, which its job creates again): applied in
+    /// journal order as every write is, but answered without waiting for an fsync of its own.
+    /// A later write's fsync covers it, since the journal is one file appended in order.
+    async fn logged_lazily<T>(&self, write: Write, op: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        self.log(write, op, Wait::InOrder).await
+    }
+
+    async fn log<T>(&self, write: Write, op: impl Future<Output = StoreResult<T>>, wait: Wait) -> StoreResult<T> {
         let mut line = serde_json::to_vec(&write).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         line.push(b'\n');
         let (seq, previous, applied) = {
@@ -315,10 +342,15 @@ impl JournalStore {
             let (applied, next) = oneshot::channel();
             (journal.appended, journal.last_applied.replace(next), applied)
         };
-        let durable = self.make_durable(seq).await;
+        let durable = match wait {
+            Wait::ForFsync => self.make_durable(seq).await,
+            Wait::InOrder => Ok(()),
+        };
         if let Some(previous) = previous {
             let _ = previous.await;
         }
+        // An fsync failed meanwhile and cut this line off the journal: refuse the write.
+        let durable = durable.and_then(|()| if self.broken.load(Ordering::Acquire) { Err(broken()) } else { Ok(()) });
         let result = match durable {
             Ok(()) => op.await,
             Err(e) => Err(e),
@@ -342,7 +374,10 @@ impl JournalStore {
             return Ok(());
         }
         let (appended, len) = *self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = (durable.sync)(&durable.file) {
+        let (file, sync) = (durable.file.clone(), durable.sync.clone());
+        let synced =
+            tokio::task::spawn_blocking(move || sync(&file)).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = synced {
             self.broken.store(true, Ordering::Release);
             // Take back what was never acknowledged, so a restart does not replay it.
             let kept = durable.synced_len;
@@ -416,7 +451,7 @@ impl JournalStore {
             .map_err(io)?;
         sync_dir(&self.dir)?;
         let previous = journal.generation;
-        durable.file = tail.try_clone().map_err(io)?;
+        durable.file = Arc::new(tail.try_clone().map_err(io)?);
         durable.synced = journal.appended;
         durable.synced_len = 0;
         journal.file = tail;
@@ -594,7 +629,7 @@ impl MessageStore for JournalStore {
     }
 
     async fn delete_outbox(&self, realm: RealmId, message: MessageId) -> StoreResult<()> {
-        self.logged(Write::DeleteOutbox { realm, message }, self.inner.delete_outbox(realm, message)).await
+        self.logged_lazily(Write::DeleteOutbox { realm, message }, self.inner.delete_outbox(realm, message)).await
     }
 }
 
@@ -642,7 +677,8 @@ impl BotStorageStore for JournalStore {
 #[async_trait]
 impl DeliveryStore for JournalStore {
     async fn ensure_delivery(&self, delivery: &Delivery) -> StoreResult<Delivery> {
-        self.logged(Write::EnsureDelivery { delivery: delivery.clone() }, self.inner.ensure_delivery(delivery)).await
+        self.logged_lazily(Write::EnsureDelivery { delivery: delivery.clone() }, self.inner.ensure_delivery(delivery))
+            .await
     }
 
     async fn get_delivery(&self, realm: RealmId, id: DeliveryId) -> StoreResult<Option<Delivery>> {
@@ -658,7 +694,12 @@ impl DeliveryStore for JournalStore {
         until: Millis,
     ) -> StoreResult<Option<Delivery>> {
         let write = Write::ClaimDelivery { realm, id, owner: owner.to_owned(), now, until };
-        self.logged(write, self.inner.claim_delivery(realm, id, owner, now, until)).await
+        self.logged_lazily(write, self.inner.claim_delivery(realm, id, owner, now, until)).await
+    }
+
+    async fn begin_attempt(&self, delivery: &Delivery, owner: &str, now: Millis, until: Millis) -> StoreResult<Begun> {
+        let write = Write::BeginAttempt { delivery: delivery.clone(), owner: owner.to_owned(), now, until };
+        self.logged_lazily(write, self.inner.begin_attempt(delivery, owner, now, until)).await
     }
 
     async fn record_attempt(
@@ -794,7 +835,7 @@ mod tests {
         let (entered, in_sync) = std::sync::mpsc::channel::<()>();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let released = std::sync::Mutex::new(released);
-        store.durable.lock().await.sync = Box::new(move |file| {
+        store.durable.lock().await.sync = Arc::new(move |file| {
             let _ = entered.send(());
             let _ = released.lock().unwrap().recv();
             file.sync_data()
@@ -816,7 +857,7 @@ mod tests {
         let dir = dir();
         let store = JournalStore::open(&dir).await.unwrap();
         let (realm, _) = store.create_realm(realm(), owner(), 1).await.unwrap();
-        store.durable.lock().await.sync = Box::new(|_| Err(std::io::Error::other("disk on fire")));
+        store.durable.lock().await.sync = Arc::new(|_| Err(std::io::Error::other("disk on fire")));
         assert!(store.create_stream(realm.id, "lost", "", 2).await.is_err());
         assert_eq!(store.list_streams(realm.id).await.unwrap(), vec![]);
         // The store refuses writes from then on rather than acknowledge what it cannot keep
@@ -944,6 +985,57 @@ mod tests {
         assert_eq!((delivery.state, delivery.attempt_count), (DeliveryState::Delivered, 1));
     }
 
+    #[tokio::test]
+    async fn writes_a_restart_repairs_wait_for_no_fsync_of_their_own_and_are_replayed() {
+        let dir = dir();
+        let store = JournalStore::open(&dir).await.unwrap();
+        let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
+        let job = crate::delivery::DeliveryJob {
+            realm_id: realm.id,
+            message_id: 1,
+            bot_id: owner.id,
+            trigger: crate::delivery::Trigger::Mention,
+            redelivery: 0,
+        };
+        store.commit_message(draft(realm.id, owner.id, "hi", vec![job.clone()])).await.unwrap();
+        let fsyncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = fsyncs.clone();
+        store.durable.lock().await.sync = Arc::new(move |file| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            file.sync_data()
+        });
+        // WHEN the outbox entry is cleared and the delivery begun (created and leased)
+        store.delete_outbox(realm.id, 1).await.unwrap();
+        let Begun::Claimed(delivery) =
+            store.begin_attempt(&Delivery::new(&job, 10, 1_000_000), "w", 20, 30_000).await.unwrap()
+        else {
+            panic!("a new delivery is claimable");
+        };
+        // THEN neither waited for an fsync, and both are seen at once
+        assert_eq!(fsyncs.load(Ordering::SeqCst), 0);
+        assert_eq!(store.get_outbox(realm.id, 1).await.unwrap(), None);
+        assert_eq!(store.get_delivery(realm.id, delivery.id).await.unwrap().unwrap().lease_owner.as_deref(), Some("w"));
+        // AND the attempt's record, which must be durable, fsyncs the journal with them in it
+        let outcome = AttemptOutcome {
+            attempt: crate::Attempt {
+                at: 21,
+                status: Some(200),
+                latency_ms: 1,
+                error: None,
+                response_excerpt: String::new(),
+            },
+            state: DeliveryState::Delivered,
+            next_attempt_at: 21,
+        };
+        store.record_attempt(realm.id, delivery.id, "w", outcome).await.unwrap();
+        assert_eq!(fsyncs.load(Ordering::SeqCst), 1);
+        drop(store);
+        let reopened = JournalStore::open(&dir).await.unwrap();
+        assert_eq!(reopened.get_outbox(realm.id, 1).await.unwrap(), None);
+        let replayed = reopened.get_delivery(realm.id, delivery.id).await.unwrap().unwrap();
+        assert_eq!((replayed.state, replayed.attempt_count), (DeliveryState::Delivered, 1));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writers_share_fsyncs_and_are_applied_in_journal_order() {
         let dir = dir();
@@ -951,7 +1043,7 @@ mod tests {
         let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
         let fsyncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = fsyncs.clone();
-        store.durable.lock().await.sync = Box::new(move |file| {
+        store.durable.lock().await.sync = Arc::new(move |file| {
             counted.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(std::time::Duration::from_millis(20));
             file.sync_data()

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
+    Begun, BotStorageStore, DeliveryStore, Direction, MessageChangeStore, MessageFilter, MessageScope, MessageStore,
     OutboxEntry, RateLimitStore, RealmStore, ServiceStore, StoreError, StoreResult, StreamStore, UserStore,
     storage_entry_size,
 };
@@ -594,6 +594,17 @@ impl DeliveryStore for MemoryStore {
         delivery.lease_owner = Some(owner.to_owned());
         delivery.lease_until = Some(until);
         Ok(Some(delivery.clone()))
+    }
+
+    async fn begin_attempt(&self, delivery: &Delivery, owner: &str, now: Millis, until: Millis) -> StoreResult<Begun> {
+        let mut state = self.lock();
+        let stored = state.deliveries.entry((delivery.realm_id, delivery.id)).or_insert_with(|| delivery.clone());
+        if !stored.claimable(now) {
+            return Ok(Begun::Held(stored.clone()));
+        }
+        stored.lease_owner = Some(owner.to_owned());
+        stored.lease_until = Some(until);
+        Ok(Begun::Claimed(stored.clone()))
     }
 
     async fn record_attempt(

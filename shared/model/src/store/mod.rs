@@ -215,6 +215,15 @@ pub fn storage_entry_size(key: &str, value: &str) -> u64 {
     (key.chars().count() + value.chars().count()) as u64
 }
 
+/// What [`DeliveryStore::begin_attempt`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// The lease is the caller's: the delivery as it now stands.
+    Claimed(Delivery),
+    /// Final, backing off, or leased by someone else: the delivery as stored.
+    Held(Delivery),
+}
+
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Creates the delivery record if it does not exist yet, and returns what is stored.
@@ -230,6 +239,19 @@ pub trait DeliveryStore: Send + Sync {
         now: Millis,
         until: Millis,
     ) -> StoreResult<Option<Delivery>>;
+    /// What the worker does before each attempt, as one write: creates the delivery record if
+    /// it does not exist yet ([`Self::ensure_delivery`]) and takes the lease for `owner` until
+    /// `until` if it is claimable at `now` ([`Self::claim_delivery`]).
+    async fn begin_attempt(&self, delivery: &Delivery, owner: &str, now: Millis, until: Millis) -> StoreResult<Begun> {
+        let stored = self.ensure_delivery(delivery).await?;
+        if !stored.claimable(now) {
+            return Ok(Begun::Held(stored));
+        }
+        Ok(match self.claim_delivery(stored.realm_id, stored.id, owner, now, until).await? {
+            Some(claimed) => Begun::Claimed(claimed),
+            None => Begun::Held(self.get_delivery(stored.realm_id, stored.id).await?.unwrap_or(stored)),
+        })
+    }
     /// Appends an attempt and moves the state, releasing the lease; [`StoreError::LeaseLost`]
     /// unless `owner` still holds it.
     async fn record_attempt(

@@ -59,6 +59,7 @@ store_cases!(
     a_commit_that_triggers_bots_leaves_an_outbox_entry_to_claim,
     an_idempotency_key_commits_once_per_window,
     a_delivery_is_leased_to_one_worker_at_a_time,
+    beginning_an_attempt_creates_and_leases_in_one_step,
     attempts_are_recorded_only_by_the_lease_holder,
     a_delivery_gets_exactly_one_reply,
     deliveries_are_listed_newest_first_by_state,

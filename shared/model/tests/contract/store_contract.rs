@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use hookline_model::credentials::{ApiKeyHash, generate_api_key};
 use hookline_model::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryJob, DeliveryState, Trigger};
-use hookline_model::store::{Direction, MessageScope, Store, StoreError};
+use hookline_model::store::{Begun, Direction, MessageScope, Store, StoreError};
 use hookline_model::user::{BotService, BotType, Interface, Role, SigningSecrets, Triggers, User};
 use hookline_model::{Attempt, IdempotencyKey, MAX_MESSAGE_ID, MessageDraft, Realm, Recipient};
 
@@ -428,6 +428,47 @@ pub async fn a_delivery_is_leased_to_one_worker_at_a_time(store: Arc<dyn Store>)
             .unwrap()
             .is_none()
     );
+}
+
+pub async fn beginning_an_attempt_creates_and_leases_in_one_step(store: Arc<dyn Store>) {
+    let (acme, _) = realm_with_owner(&store).await;
+    let delivery = Delivery::new(&job(&acme, 7, 9), NOW, 14 * DAY);
+    // WHEN eight workers begin the same first attempt at once
+    let begun = join_all((0..8).map(|i| {
+        let (store, delivery) = (store.clone(), delivery.clone());
+        async move { store.begin_attempt(&delivery, &format!("w{i}"), NOW, NOW + 30_000).await.unwrap() }
+    }))
+    .await;
+    // THEN exactly one holds the lease, on the record as it was created
+    let claimed: Vec<_> = begun.iter().filter_map(|b| if let Begun::Claimed(d) = b { Some(d) } else { None }).collect();
+    assert_eq!(claimed.len(), 1, "{begun:?}");
+    let owner = claimed[0].lease_owner.clone().unwrap();
+    assert_eq!((claimed[0].lease_until, claimed[0].created_at), (Some(NOW + 30_000), NOW));
+    // AND the others are shown the leased record
+    for other in begun.iter().filter(|b| matches!(b, Begun::Held(_))) {
+        let Begun::Held(held) = other else { unreachable!() };
+        assert_eq!(held.lease_owner.as_deref(), Some(owner.as_str()));
+    }
+    assert_eq!(store.get_delivery(acme.id, delivery.id).await.unwrap().unwrap().lease_owner, Some(owner.clone()));
+
+    // WHEN the attempt is recorded as a retry five seconds on
+    let outcome =
+        AttemptOutcome { attempt: attempt(NOW, 503), state: DeliveryState::Retrying, next_attempt_at: NOW + 5_000 };
+    store.record_attempt(acme.id, delivery.id, &owner, outcome).await.unwrap();
+    // THEN beginning again early holds off, and on time takes the lease on the same record
+    let early = store.begin_attempt(&delivery, "w9", NOW + 4_999, NOW + 40_000).await.unwrap();
+    assert!(matches!(&early, Begun::Held(d) if d.attempt_count == 1 && d.lease_owner.is_none()), "{early:?}");
+    let Begun::Claimed(again) = store.begin_attempt(&delivery, "w9", NOW + 5_000, NOW + 40_000).await.unwrap() else {
+        panic!("a due retry is claimable");
+    };
+    assert_eq!((again.attempt_count, again.lease_owner.as_deref()), (1, Some("w9")));
+
+    // AND a final delivery is never begun again
+    let done =
+        AttemptOutcome { attempt: attempt(NOW + 5_000, 200), state: DeliveryState::Delivered, next_attempt_at: NOW };
+    store.record_attempt(acme.id, delivery.id, "w9", done).await.unwrap();
+    let after = store.begin_attempt(&delivery, "w10", NOW + DAY, NOW + DAY).await.unwrap();
+    assert!(matches!(after, Begun::Held(d) if d.state == DeliveryState::Delivered));
 }
 
 pub async fn attempts_are_recorded_only_by_the_lease_holder(store: Arc<dyn Store>) {

@@ -2,13 +2,14 @@
 //! until their TTL.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{DynamoStore, Item, TTL_ATTRIBUTE, backend, condition_failed, from_item, item, keys, n, s};
 use crate::Millis;
 use crate::delivery::{AttemptOutcome, Delivery, DeliveryId, DeliveryState};
 use crate::realm::RealmId;
-use crate::store::{DeliveryStore, StoreError, StoreResult};
+use crate::store::{Begun, DeliveryStore, StoreError, StoreResult};
 use crate::user::UserId;
 
 fn delivery_item(delivery: &Delivery) -> StoreResult<Item> {
@@ -82,6 +83,52 @@ impl DeliveryStore for DynamoStore {
                 .filter(|d| d.lease_owner.as_deref() == Some(owner) && d.lease_until == Some(until))),
             Err(e) => Err(backend(e)),
         }
+    }
+
+    /// A first attempt is one call: the record is put already leased, on the condition that it
+    /// does not exist. When it does, the failed put returns what is stored (no read), and the
+    /// lease is claimed on it as [`Self::claim_delivery`] does.
+    async fn begin_attempt(&self, delivery: &Delivery, owner: &str, now: Millis, until: Millis) -> StoreResult<Begun> {
+        let mut leased = delivery.clone();
+        leased.lease_owner = Some(owner.to_owned());
+        leased.lease_until = Some(until);
+        let stored = if delivery.claimable(now) {
+            let out = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(delivery_item(&leased)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            match out {
+                Ok(_) => return Ok(Begun::Claimed(leased)),
+                Err(e) if condition_failed(&e) => match e.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(failed) if failed.item.is_some() => {
+                        from_item::<Delivery>(failed.item.unwrap_or_default())?
+                    }
+                    _ => self
+                        .get_delivery(delivery.realm_id, delivery.id)
+                        .await?
+                        .ok_or(StoreError::NotFound("delivery"))?,
+                },
+                Err(e) => return Err(backend(e)),
+            }
+        } else {
+            self.ensure_delivery(delivery).await?
+        };
+        // The SDK retried a put whose answer was lost: the record is the one this call made.
+        if stored.lease_owner.as_deref() == Some(owner) && stored.lease_until == Some(until) {
+            return Ok(Begun::Claimed(stored));
+        }
+        if !stored.claimable(now) {
+            return Ok(Begun::Held(stored));
+        }
+        Ok(match self.claim_delivery(stored.realm_id, stored.id, owner, now, until).await? {
+            Some(claimed) => Begun::Claimed(claimed),
+            None => Begun::Held(self.get_delivery(stored.realm_id, stored.id).await?.unwrap_or(stored)),
+        })
     }
 
     async fn record_attempt(
