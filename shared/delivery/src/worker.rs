@@ -213,16 +213,18 @@ impl Worker {
         let realm = self.store.get_realm(job.realm_id).await?.ok_or(StoreError::NotFound("realm"))?;
         let message =
             self.store.get_message(job.realm_id, job.message_id).await?.ok_or(StoreError::NotFound("message"))?;
-        let bot = self.store.get_user(job.realm_id, job.bot_id).await?;
-        let service = self.store.get_service(job.realm_id, job.bot_id).await?;
-        let (Some(bot), Some(service)) = (bot, service) else {
+        // The bot and its service as the realm's directory holds them: it is at least as new as
+        // the realm just read, and every change to a bot or its service (address, secrets,
+        // activation) moves the realm's directory version, so nothing read here is stale.
+        let directory = self.sender.directory(&realm).await?;
+        let (Some(bot), Some(service)) = (directory.user(job.bot_id).cloned(), directory.service(job.bot_id).cloned())
+        else {
             return self.abandon(&delivery, "the bot no longer exists").await;
         };
         if !bot.is_active || !service.is_active {
             return self.abandon(&delivery, "the bot or its service is deactivated").await;
         }
 
-        let directory = self.sender.directory(&realm).await?;
         let rendered = message_json(&message, &directory, false);
         let input = PayloadInput {
             message: &message,

@@ -101,14 +101,16 @@ fn check_route_access(user: &User, route: &str) -> Result<(), ApiError> {
 pub async fn caller_for_key(services: &Services, api_key: &str, email: Option<&str>) -> Result<Caller, ApiError> {
     let (realm_id, user_id) =
         services.store.authenticate(&ApiKeyHash::of(api_key)).await?.ok_or_else(ApiError::invalid_api_key)?;
-    let user = services.store.get_user(realm_id, user_id).await?.ok_or_else(ApiError::invalid_api_key)?;
+    // Both reads at once: a request waits for one round trip, not two.
+    let (user, realm) =
+        tokio::try_join!(services.store.get_user(realm_id, user_id), services.store.get_realm(realm_id))?;
+    let (user, realm) = (user.ok_or_else(ApiError::invalid_api_key)?, realm.ok_or_else(ApiError::invalid_api_key)?);
     if email.is_some_and(|email| email_key(email) != email_key(&user.email)) {
         return Err(ApiError::invalid_api_key());
     }
     if !user.is_active {
         return Err(ApiError::user_deactivated());
     }
-    let realm = services.store.get_realm(realm_id).await?.ok_or_else(ApiError::invalid_api_key)?;
     Ok(Caller { realm, user })
 }
 
