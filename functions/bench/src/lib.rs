@@ -4,12 +4,14 @@
 
 pub mod api;
 pub mod aws_calls;
+pub mod cold_start;
 pub mod interceptor;
 pub mod load;
 pub mod micro;
 pub mod process;
 pub mod receiver;
 pub mod report;
+pub mod runtime_api;
 pub mod stack;
 pub mod stats;
 

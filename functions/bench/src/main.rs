@@ -36,6 +36,12 @@ enum Scenario {
     AwsCalls,
     /// Criterion micro-benchmarks: mention scanning, trigger matching, payloads, signing.
     Micro,
+    /// Cold start of each Lambda function binary: exec to ready, to its first answer, peak memory.
+    ColdStart {
+        /// Where the functions' binaries are [default: the directory of this binary].
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+    },
     /// Run the local stack with `hookline-local`'s options (what the scenarios start).
     #[command(hide = true)]
     Stack {
@@ -61,6 +67,7 @@ fn main() -> std::process::ExitCode {
             Scenario::Burst => load::burst(&scale).await,
             Scenario::AwsCalls => hookline_bench::aws_calls::run(&scale).await,
             Scenario::Micro => hookline_bench::micro::run(&scale).await,
+            Scenario::ColdStart { bin_dir } => hookline_bench::cold_start::run(&scale, bin_dir.as_deref()).await,
             Scenario::Stack { args } => run_stack(args).await.map(|()| Vec::new()),
         }
     });
