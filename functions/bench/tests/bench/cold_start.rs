@@ -1,7 +1,7 @@
 //! `hookline-bench --tiny cold-start` over the workspace's debug binaries (`scripts/test`
 //! builds them with `cargo build --workspace --bins` before it runs the tests): one row per
-//! Lambda function, with figures that are positive numbers and an init no later than the
-//! first answer.
+//! Lambda function, with figures that are positive numbers, an init no later than the first
+//! answer and a fastest init no later than the median.
 
 use std::path::Path;
 
@@ -28,6 +28,8 @@ fn every_function_starts_and_answers() {
         };
         let (init, answer) = (positive("init ms"), positive("first answer ms"));
         assert!(init <= answer, "{}: init {init} ms after its first answer {answer} ms", row["function"]);
+        let fastest = positive("fastest init ms");
+        assert!(fastest <= init, "{}: the fastest init {fastest} ms is above the median {init} ms", row["function"]);
         positive("peak RSS MiB");
         positive("binary MiB");
     }
