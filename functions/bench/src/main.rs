@@ -25,6 +25,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
+    /// Every scenario below, one after the other (run under `scripts/aws-local run --`, with the
+    /// functions' release binaries built: `scripts/bench` does both).
+    All {
+        /// Where the functions' binaries are [default: the directory of this binary].
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+    },
     /// 1 and 4: closed loops of 1–256 senders: throughput, send → POST latency, CPU, memory.
     Load,
     /// 2: an open loop of 20 messages a second: send → POST latency.
@@ -62,6 +69,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Scenario::All { bin_dir } => all(&scale, bin_dir.as_deref()).await,
             Scenario::Load => load::closed_loops(&scale).await,
             Scenario::OpenLoop => load::open_loop(&scale).await,
             Scenario::Burst => load::burst(&scale).await,
@@ -78,6 +86,17 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Every scenario's tables, in the order.
+async fn all(scale: &Scale, bin_dir: Option<&std::path::Path>) -> Result<Vec<Table>, String> {
+    let mut tables = load::closed_loops(scale).await?;
+    tables.extend(load::open_loop(scale).await?);
+    tables.extend(load::burst(scale).await?);
+    tables.extend(hookline_bench::aws_calls::run(scale).await?);
+    tables.extend(hookline_bench::cold_start::run(scale, bin_dir).await?);
+    tables.extend(hookline_bench::micro::run(scale).await?);
+    Ok(tables)
 }
 
 /// The local stack, as `hookline-local` runs it.

@@ -25,7 +25,7 @@ Options:
   --public-url URL            The URL clients reach this stack at [default: http://<listen>]
   --allow-private-endpoints   Let bot endpoints live on loopback and private addresses
   --delivery-concurrency N    Delivery batches run at once, as Lambda's concurrent
-                              invocations of the worker [default: 10]
+                              invocations of the worker [default: 100]
   --header-timeout SECONDS    A client must send a request's headers within this
                               [default: 10]
   --idle-timeout SECONDS      A connection on which nothing moves this long is closed

@@ -16,8 +16,10 @@ use serde_json::json;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-/// Concurrent invocations of the SQS-triggered function unless configured otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 10;
+/// Concurrent invocations of the SQS-triggered function unless configured otherwise: the
+/// template's default `WorkerMaximumConcurrency`. A burst of 100 jobs to slow bots then finds
+/// a free invocation at once even when its batches are received one or two jobs at a time.
+pub const DEFAULT_CONCURRENCY: usize = 100;
 
 /// An SQS-triggered function.
 #[async_trait]

@@ -44,3 +44,29 @@ fn an_open_loop_and_a_burst_are_measured() {
         assert!(number(&row["ratio"]) > 1.0, "{row:?}");
     }
 }
+
+#[test]
+fn all_runs_every_scenario_once() {
+    // `all` needs DynamoDB Local and moto for its AWS-calls part: the test command has them.
+    if std::env::var("HOOKLINE_TEST_DYNAMODB_ENDPOINT").is_err() {
+        assert_ne!(
+            std::env::var("HOOKLINE_REQUIRE_AWS_LOCAL").as_deref(),
+            Ok("1"),
+            "HOOKLINE_TEST_DYNAMODB_ENDPOINT not set but HOOKLINE_REQUIRE_AWS_LOCAL=1: run under scripts/aws-local run"
+        );
+        eprintln!("skipped: run under scripts/aws-local run");
+        return;
+    }
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_hookline-bench")).parent().expect("the binary's directory");
+    let output = run_tiny(&["all", "--bin-dir", bin_dir.to_str().expect("a UTF-8 path")]);
+    for title in [
+        "1. Closed loop",
+        "2. Open loop",
+        "3. 10 mentions at once",
+        "AWS calls per message",
+        "Cold start, per Lambda function",
+        "Micro-benchmarks",
+    ] {
+        assert!(!table(&output, title).is_empty(), "{title}: no rows");
+    }
+}
