@@ -275,8 +275,13 @@ impl Bench {
             ..Settings::default()
         };
         let services = Arc::new(Services { store, queue: queue.clone(), clock: Arc::new(SystemClock), settings });
-        let options =
-            hookline_local::options::Options { listen: address, allow_private_endpoints: true, ..Default::default() };
+        let options = hookline_local::options::Options {
+            listen: address,
+            allow_private_endpoints: true,
+            // As the deployed messages function: the jobs are on the queue before it answers.
+            hand_over: hookline_messaging::send::HandOver::BeforeAnswering,
+            ..Default::default()
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(async move {
             let shutdown = async {

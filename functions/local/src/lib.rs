@@ -116,11 +116,12 @@ pub struct Functions {
 }
 
 impl Functions {
-    pub fn new(services: Arc<Services>) -> Result<Self, String> {
-        // A long-lived process: a send is answered once committed, its jobs handed to the
-        // queue meanwhile (the outbox entry covers a crash in between).
-        let sender = Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone())
-            .handing_over(HandOver::InBackground);
+    /// The functions on `services`, handing a send's jobs to the queue as `hand_over` says:
+    /// a long-lived process may answer a send once committed and hand its jobs over meanwhile
+    /// (the outbox entry covers a crash in between).
+    pub fn new(services: Arc<Services>, hand_over: HandOver) -> Result<Self, String> {
+        let sender =
+            Sender::new(services.store.clone(), services.queue.clone(), services.clock.clone()).handing_over(hand_over);
         let messages = MessagesApp::with_sender(services.clone(), Arc::new(sender));
         let worker = Arc::new(worker_from_env(&services, messages.sender())?);
         Ok(Self { services, messages, worker })
@@ -180,7 +181,7 @@ pub async fn serve(
     options: &Options,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let functions = Arc::new(Functions::new(services.clone()).map_err(std::io::Error::other)?);
+    let functions = Arc::new(Functions::new(services.clone(), options.hand_over).map_err(std::io::Error::other)?);
     if options.data_dir.is_some() {
         // The data dir is this process's alone: whatever the outbox holds, the process before
         // left behind (it crashed between a commit and the hand-over). Enqueue it all now.

@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hookline_messaging::send::HandOver;
+
 use crate::http_server::HttpLimits;
 
 pub const USAGE: &str = "\
@@ -71,6 +73,9 @@ pub struct Options {
     pub user_rate_limit: u32,
     pub auth_failure_limit: u32,
     pub rate_limit_window: Duration,
+    /// When a send's jobs go to the queue: after the answer, as a long-lived process may
+    /// (the default), or before it, as a Lambda function must (to measure what it calls).
+    pub hand_over: HandOver,
 }
 
 impl Default for Options {
@@ -89,6 +94,7 @@ impl Default for Options {
             user_rate_limit: 0,
             auth_failure_limit: 0,
             rate_limit_window: Duration::from_secs(60),
+            hand_over: HandOver::InBackground,
         }
     }
 }
