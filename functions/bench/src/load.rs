@@ -355,7 +355,7 @@ pub async fn burst(scale: &Scale) -> Result<Vec<Table>, String> {
             "All delivered: from the first send until the bot has answered the last POST, for the second of two \
              bursts on the same stack (the first warms connections and caches). One at a time: \
              {one_by_one} mentions, each sent once the bot answered the one before, scaled to {at_once} \
-             (what a worker that handles one job at a time takes). In memory, default delivery concurrency."
+             (what a worker that handles one job at a time takes). The stack's default delivery concurrency."
         ),
         &[
             "state",

@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(parse_args(&["--help"]).unwrap(), Command::Help);
         let Command::Run(o) = parse_args(&["--delivery-concurrency", "3"]).unwrap() else { panic!("not a run") };
         assert_eq!(o.delivery_concurrency, 3);
-        assert_eq!(Options::default().delivery_concurrency, 10);
+        assert_eq!(Options::default().delivery_concurrency, 100);
         let Command::Run(o) = parse_args(&["--compact-journal-after", "0.5"]).unwrap() else { panic!("not a run") };
         assert_eq!(o.compact_journal_after, 512 * 1024);
         let Command::Run(o) =

@@ -95,4 +95,16 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_local_delivery_concurrency_is_the_templates_default() {
+        let template = include_str!("../../../template.yaml");
+        let parameter = template.split("  WorkerMaximumConcurrency:\n").nth(1).expect("the parameter");
+        let default = parameter
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("Default: "))
+            .and_then(|value| value.parse::<usize>().ok())
+            .expect("a numeric default");
+        assert_eq!(default, crate::sqs_runner::DEFAULT_CONCURRENCY);
+    }
 }
