@@ -126,15 +126,7 @@ fn table(scale: Scale, benchmarks: &[Benchmark], medians: &[f64]) -> Table {
 /// one microsecond, so a fast call never shows as zero).
 fn micros(ns: f64) -> String {
     let us = ns / 1000.0;
-    if us < 1.0 {
-        format!("{us:.3}")
-    } else if us < 10.0 {
-        format!("{us:.2}")
-    } else if us < 100.0 {
-        format!("{us:.1}")
-    } else {
-        format!("{us:.0}")
-    }
+    if us < 1.0 { format!("{us:.3}") } else { crate::report::ms(us) }
 }
 
 /// Registers (and so runs) every benchmark with `criterion`, in the table's order; used by the

@@ -44,7 +44,7 @@ impl Table {
     }
 }
 
-/// Milliseconds with a precision that suits their size.
+/// A time (milliseconds, or microseconds) with a precision that suits its size.
 #[must_use]
 pub fn ms(value: f64) -> String {
     if value.is_nan() {

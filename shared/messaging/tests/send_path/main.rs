@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hookline_messaging::limits::{CONTENT_TRUNCATED, ContentError, MAX_CONTENT_CHARS};
-use hookline_messaging::send::{Destination, SendError, SendRequest, Sender, StreamRef, UserRef};
+use hookline_messaging::send::{Destination, HandOver, SendError, SendRequest, Sender, StreamRef, UserRef};
 use hookline_messaging::sweep::sweep;
 use hookline_model::credentials::ApiKeyHash;
 use hookline_model::delivery::{QueueJob, Trigger};
@@ -325,4 +325,33 @@ async fn a_bot_created_or_renamed_a_moment_before_it_is_mentioned_is_triggered()
     let realm = w.store.get_realm(w.realm.id).await.unwrap().unwrap();
     let sent = w.sender.send(SendRequest { realm, ..w.request(&w.ada, "@**Renamed Bot** back?") }).await.unwrap();
     assert_eq!(sent.triggered, 1, "a bot reactivated a moment ago fires");
+}
+
+#[tokio::test]
+async fn handed_over_in_the_background_the_send_answers_first_and_the_jobs_still_arrive() {
+    let w = world(1).await;
+    let sender = Sender::new(w.store.clone(), w.queue.clone(), w.clock.clone()).handing_over(HandOver::InBackground);
+    // GIVEN the queue is down: the send is answered all the same, its trigger in the outbox
+    w.queue.down.store(true, Ordering::SeqCst);
+    let first = sender.send(w.request(&w.ada, "@**Bot 1** one")).await.unwrap();
+    assert_eq!(first.triggered, 1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(w.outbox_len().await, 1, "the hand-over failed: the entry stays for the sweep");
+    // WHEN the queue is back, the next send's job reaches it after the answer, and its entry goes
+    w.queue.down.store(false, Ordering::SeqCst);
+    let second = sender.send(w.request(&w.ada, "@**Bot 1** two")).await.unwrap();
+    let mut queued = Vec::new();
+    for _ in 0..100 {
+        queued.extend(w.queued().await);
+        if !queued.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let [QueueJob::Deliver(job)] = queued.as_slice() else { panic!("{queued:?}") };
+    assert_eq!(job.message_id, second.message.id);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // THEN only the first message's entry is left, for the sweep
+    let left = w.store.pending_outbox(i64::MAX, i64::MAX, 100).await.unwrap();
+    assert_eq!(left.iter().map(|e| e.message_id).collect::<Vec<_>>(), vec![first.message.id]);
 }
