@@ -349,8 +349,12 @@ impl JournalStore {
         if let Some(previous) = previous {
             let _ = previous.await;
         }
-        // An fsync failed meanwhile and cut this line off the journal: refuse the write.
-        let durable = durable.and_then(|()| if self.broken.load(Ordering::Acquire) { Err(broken()) } else { Ok(()) });
+        // A write that waited for no fsync: one failed meanwhile and may have cut its line off the
+        // journal, so refuse it (refusing one that was kept is harmless for these writes). A write
+        // whose own fsync succeeded is on disk and is applied whatever came after.
+        let durable = durable.and_then(|()| {
+            if wait == Wait::InOrder && self.broken.load(Ordering::Acquire) { Err(broken()) } else { Ok(()) }
+        });
         let result = match durable {
             Ok(()) => op.await,
             Err(e) => Err(e),
