@@ -805,6 +805,17 @@ mod tests {
         assert_eq!(again.list_streams(realm.id).await.unwrap().len(), 1);
     }
 
+    /// The job of message 1 mentioning `bot`.
+    fn mention_of(realm: RealmId, bot: UserId) -> crate::delivery::DeliveryJob {
+        crate::delivery::DeliveryJob {
+            realm_id: realm,
+            message_id: 1,
+            bot_id: bot,
+            trigger: crate::delivery::Trigger::Mention,
+            redelivery: 0,
+        }
+    }
+
     fn draft(realm: RealmId, sender: UserId, content: &str, outbox: Vec<crate::delivery::DeliveryJob>) -> MessageDraft {
         MessageDraft {
             realm_id: realm,
@@ -953,13 +964,7 @@ mod tests {
         let dir = dir();
         let store = JournalStore::open(&dir).await.unwrap();
         let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
-        let job = crate::delivery::DeliveryJob {
-            realm_id: realm.id,
-            message_id: 1,
-            bot_id: owner.id,
-            trigger: crate::delivery::Trigger::Mention,
-            redelivery: 0,
-        };
+        let job = mention_of(realm.id, owner.id);
         store.commit_message(draft(realm.id, owner.id, "hi", vec![job.clone()])).await.unwrap();
         let delivery = store.ensure_delivery(&Delivery::new(&job, 10, 1_000_000)).await.unwrap();
         assert!(store.claim_delivery(realm.id, delivery.id, "before-the-crash", 20, 30_000).await.unwrap().is_some());
@@ -994,13 +999,7 @@ mod tests {
         let dir = dir();
         let store = JournalStore::open(&dir).await.unwrap();
         let (realm, owner) = store.create_realm(realm(), owner(), 1).await.unwrap();
-        let job = crate::delivery::DeliveryJob {
-            realm_id: realm.id,
-            message_id: 1,
-            bot_id: owner.id,
-            trigger: crate::delivery::Trigger::Mention,
-            redelivery: 0,
-        };
+        let job = mention_of(realm.id, owner.id);
         store.commit_message(draft(realm.id, owner.id, "hi", vec![job.clone()])).await.unwrap();
         let fsyncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = fsyncs.clone();

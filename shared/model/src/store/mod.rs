@@ -242,16 +242,7 @@ pub trait DeliveryStore: Send + Sync {
     /// What the worker does before each attempt, as one write: creates the delivery record if
     /// it does not exist yet ([`Self::ensure_delivery`]) and takes the lease for `owner` until
     /// `until` if it is claimable at `now` ([`Self::claim_delivery`]).
-    async fn begin_attempt(&self, delivery: &Delivery, owner: &str, now: Millis, until: Millis) -> StoreResult<Begun> {
-        let stored = self.ensure_delivery(delivery).await?;
-        if !stored.claimable(now) {
-            return Ok(Begun::Held(stored));
-        }
-        Ok(match self.claim_delivery(stored.realm_id, stored.id, owner, now, until).await? {
-            Some(claimed) => Begun::Claimed(claimed),
-            None => Begun::Held(self.get_delivery(stored.realm_id, stored.id).await?.unwrap_or(stored)),
-        })
-    }
+    async fn begin_attempt(&self, delivery: &Delivery, owner: &str, now: Millis, until: Millis) -> StoreResult<Begun>;
     /// Appends an attempt and moves the state, releasing the lease; [`StoreError::LeaseLost`]
     /// unless `owner` still holds it.
     async fn record_attempt(
